@@ -1,0 +1,57 @@
+# The two commands of the README: `make run` and `make test`. Both set up everything they
+# need from nothing (Debian packages, virtualenvs, the local cloud) and reuse what exists.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+VPY := $(VENV)/bin/python
+CLOUD := $(PYTHON) -m evac_dashboard.localcloud
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST := $(VPY) -m pytest
+
+.PHONY: help system venv cloud cloud-down cloud-status run migrate test unit integration \
+        clean
+
+help:
+	@echo "make run    - set up everything and run the dashboard on the local cloud"
+	@echo "make test   - set up everything and run all tests"
+	@echo "make unit   - tests that need no cloud (unit, browser with mocked Nova, packaging)"
+
+system:
+	@bash tools/system-packages.sh
+
+$(VENV)/.installed: setup.py
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+cloud: system
+	$(CLOUD) up
+	$(CLOUD) seed
+
+cloud-down:
+	$(CLOUD) down
+
+cloud-status:
+	$(CLOUD) status
+
+migrate: venv
+	$(VPY) manage.py migrate --noinput -v 0
+
+run: system venv cloud migrate
+	@$(VPY) tools/print_access.py --url http://$(HOST):$(PORT)/
+	$(VPY) manage.py runserver --noreload $(HOST):$(PORT)
+
+unit: system venv
+	$(PYTEST) -m "not integration" tests
+
+integration: system venv cloud
+	$(PYTEST) -m integration tests
+
+test: unit integration
+
+clean:
+	-$(CLOUD) down
+	rm -rf $(VENV) .run .artifacts

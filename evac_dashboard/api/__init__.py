@@ -1,0 +1,2 @@
+"""Access to Nova (and later Placement) for the panels: client factory, microversion
+table, thin calls. Views import ``evac_dashboard.api.nova`` and nothing from novaclient."""

@@ -1,0 +1,81 @@
+"""Development settings: stock Horizon settings plus the plugin, pointed at a Keystone.
+
+Keystone comes from ``EVAC_KEYSTONE_URL``, else from the local cloud's ``cloud.json``
+(``make run`` starts it), else ``http://127.0.0.1:5000/v3``. An uncommitted
+``evac_dashboard/devsite/local_settings.py`` may override anything.
+"""
+import json
+import os
+
+import openstack_dashboard.local.enabled as _local_enabled
+
+from evac_dashboard import devsite
+
+devsite.add_enabled_files(_local_enabled)
+
+from openstack_dashboard.settings import *  # noqa: E402,F401,F403
+
+RUN_DIR = os.environ.get("EVAC_RUN_DIR", os.path.join(devsite.REPO_ROOT, ".run"))
+os.makedirs(RUN_DIR, exist_ok=True)
+CLOUD_DIR = os.environ.get("EVAC_LOCALCLOUD_DIR", os.path.join(devsite.REPO_ROOT, ".localcloud"))
+
+
+def _cloud_config():
+    try:
+        with open(os.path.join(CLOUD_DIR, "cloud.json"), encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
+
+
+CLOUD = _cloud_config()
+
+DEBUG = os.environ.get("EVAC_DEBUG", "1") == "1"
+ALLOWED_HOSTS = os.environ.get("EVAC_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+OPENSTACK_KEYSTONE_URL = (os.environ.get("EVAC_KEYSTONE_URL") or CLOUD.get("auth_url")
+                          or "http://127.0.0.1:5000/v3")
+OPENSTACK_KEYSTONE_DEFAULT_DOMAIN = "Default"
+OPENSTACK_KEYSTONE_DEFAULT_ROLE = "member"
+
+from horizon.utils import secret_key as _secret_key  # noqa: E402
+
+SECRET_KEY = os.environ.get("EVAC_SECRET_KEY") or _secret_key.generate_or_read_from_file(
+    os.path.join(RUN_DIR, ".secret_key_store"))
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+COMPRESS_OFFLINE = not DEBUG
+
+
+def _database():
+    """sqlite in .run/ by default; ``EVAC_DATABASE=mysql`` uses the local cloud's MariaDB."""
+    if os.environ.get("EVAC_DATABASE") == "mysql":
+        db = CLOUD.get("dashboard_db") or {}
+        return {
+            "ENGINE": "django.db.backends.mysql",
+            "HOST": db.get("host", "127.0.0.1"),
+            "PORT": str(db.get("port", 3306)),
+            "NAME": db.get("name", "evac_dashboard"),
+            "USER": db.get("user", "evac"),
+            "PASSWORD": db.get("password", ""),
+            "OPTIONS": {"charset": "utf8mb4"},
+        }
+    return {"ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.path.join(RUN_DIR, "evac_dashboard.sqlite3")}
+
+
+DATABASES = {"default": _database()}
+if DATABASES["default"]["ENGINE"].endswith("mysql"):
+    import pymysql  # noqa: E402
+
+    pymysql.install_as_MySQLdb()
+
+_templates, _static = devsite.checkout_asset_dirs()
+TEMPLATES[0]["DIRS"] = list(TEMPLATES[0]["DIRS"]) + _templates  # noqa: F405
+STATICFILES_DIRS = list(STATICFILES_DIRS) + _static  # noqa: F405
+STATIC_ROOT = os.path.join(RUN_DIR, "static")
+
+try:
+    from evac_dashboard.devsite.local_settings import *  # noqa: E402,F401,F403
+except ImportError:
+    pass

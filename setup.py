@@ -1,0 +1,70 @@
+"""Packaging for evac-dashboard.
+
+The top-level ``templates/`` and ``static/`` folders are copied into the package
+(``evac_dashboard/templates`` and ``evac_dashboard/static``) when a wheel is built, so a
+plain ``pip install .`` into a stock Horizon finds them through Django's app directories
+loader and Horizon's static finder. In a checkout, the development and test settings point
+at the top-level folders directly.
+"""
+import os
+import shutil
+
+from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ASSET_DIRS = ("templates", "static")
+
+
+class BuildPyWithAssets(build_py):
+    """build_py that also copies the top-level asset folders into the package."""
+
+    def run(self):
+        super().run()
+        for name in ASSET_DIRS:
+            source = os.path.join(HERE, name)
+            target = os.path.join(self.build_lib, "evac_dashboard", name)
+            if os.path.isdir(source):
+                shutil.copytree(source, target, dirs_exist_ok=True)
+
+
+def read(name):
+    with open(os.path.join(HERE, name), encoding="utf-8") as handle:
+        return handle.read()
+
+
+setup(
+    name="evac-dashboard",
+    version="0.1.0",
+    description="Horizon plugin to evacuate instances off failed compute hosts",
+    long_description=read("README.md"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.11",
+    packages=find_packages(include=["evac_dashboard", "evac_dashboard.*"]),
+    package_data={
+        "evac_dashboard": ["localcloud/*.txt", "localcloud/*.ini", "localcloud/templates/*"],
+    },
+    include_package_data=False,
+    cmdclass={"build_py": BuildPyWithAssets},
+    install_requires=[
+        "horizon>=27.0.0,<27.1",
+        "Django>=5.2,<5.3",
+        "python-novaclient>=18.13",
+        "django-compressor>=4.4",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "pytest-django>=4.8",
+            "selenium>=4.20",
+            "PyMySQL>=1.1",
+        ],
+        "mysql": ["PyMySQL>=1.1"],
+    },
+    classifiers=[
+        "Environment :: OpenStack",
+        "Framework :: Django",
+        "Programming Language :: Python :: 3",
+    ],
+)

@@ -1,0 +1,42 @@
+"""Headless Debian chromium through selenium, with no driver download."""
+import os
+import tempfile
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARTIFACTS = os.environ.get("EVAC_ARTIFACTS", os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), ".artifacts"))
+
+
+def available():
+    return os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)
+
+
+def make_driver(width=1440, height=1000):
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=%d,%d" % (width, height),
+                 "--user-data-dir=" + tempfile.mkdtemp(prefix="evac-chromium-")):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(120)
+    return driver
+
+
+def screenshot(driver, name):
+    """Save a full-page PNG under .artifacts/screenshots/ and return its path."""
+    folder = os.path.join(ARTIFACTS, "screenshots")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, name + ".png")
+    height = driver.execute_script(
+        "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
+    width = driver.get_window_size()["width"]
+    driver.set_window_size(width, max(600, min(int(height) + 40, 4000)))
+    driver.save_screenshot(path)
+    return path

@@ -1,0 +1,121 @@
+"""Compute Hosts panel views with the API layer mocked, Horizon style."""
+from django.urls import reverse
+
+from openstack_dashboard.test import helpers as test
+
+from evac_dashboard.api import nova
+from tests.unit import factories
+
+INDEX_URL = reverse("horizon:admin:evac_hosts:index")
+
+
+def detail_url(host):
+    return reverse("horizon:admin:evac_hosts:detail", args=[host])
+
+
+class HostsIndexTests(test.BaseAdminViewTests):
+    def _cloud(self, hosts):
+        self.mock_service_list.return_value = [h[0] for h in hosts]
+        self.mock_hypervisor_list.return_value = ([h[1] for h in hosts], True)
+        self.mock_negotiated_version.return_value = (2, 96)
+
+    @test.create_mocks({nova: ["service_list", "hypervisor_list", "negotiated_version"]})
+    def test_lists_every_host_with_its_state(self):
+        self._cloud([
+            (factories.service("cmp1"), factories.hypervisor("cmp1", servers=4)),
+            (factories.service("cmp2", state="down", seconds_ago=95),
+             factories.hypervisor("cmp2", servers=7, vcpus_used=9)),
+            (factories.service("cmp3", state="down", forced_down=True, status="disabled",
+                               reason="PSU failure"), factories.hypervisor("cmp3", servers=0)),
+        ])
+        res = self.client.get(INDEX_URL)
+        self.assertTemplateUsed(res, "evac_dashboard/hosts/index.html")
+        rows = res.context["table"].data
+        # Forced down first, then down, then healthy.
+        self.assertEqual(["cmp3", "cmp2", "cmp1"], [row.host for row in rows])
+        self.assertEqual([0, 7, 4], [row.instance_count for row in rows])
+        html = res.content.decode()
+        self.assertTrue("Down (forced)" in html, "Down (forced)")
+        self.assertTrue("PSU failure" in html, "PSU failure")
+        self.assertTrue("evac-host-forced-down" in html, "evac-host-forced-down")
+        self.assertTrue("evac-host-down" in html, "evac-host-down")
+        self.assertTrue("2 compute hosts are down" in html, "2 compute hosts are down")
+        self.assertTrue("9 / 32" in html, "9 / 32")  # vCPU use where the microversion gives it
+        self.assertTrue("95 s ago" in html, "95 s ago")  # heartbeat age of cmp2
+
+    @test.create_mocks({nova: ["service_list", "hypervisor_list", "negotiated_version"]})
+    def test_nova_calls_do_not_grow_with_hosts(self):
+        for count in (3, 300):
+            self._cloud([(factories.service("h%03d" % i), factories.hypervisor("h%03d" % i))
+                         for i in range(count)])
+            res = self.client.get(INDEX_URL)
+            self.assertEqual(count, len(res.context["table"].data))
+        self.assertEqual(2, self.mock_service_list.call_count)
+        self.assertEqual(2, self.mock_hypervisor_list.call_count)
+
+    @test.create_mocks({nova: ["service_list", "hypervisor_list", "negotiated_version"]})
+    def test_usage_columns_say_not_reported_when_nova_has_no_figures(self):
+        self._cloud([(factories.service("cmp1"),
+                      factories.hypervisor("cmp1", servers=2, with_usage=False))])
+        res = self.client.get(INDEX_URL)
+        self.assertContains(res, "Not reported by Nova at this microversion")
+        self.assertEqual(2, res.context["table"].data[0].instance_count)
+
+    @test.create_mocks({nova: ["service_list", "hypervisor_list", "negotiated_version"]})
+    def test_nova_failure_is_a_message_not_a_500(self):
+        from novaclient import exceptions as nova_exceptions
+        self.mock_service_list.side_effect = nova_exceptions.ClientException(503, "down")
+        self.mock_negotiated_version.return_value = (2, 96)
+        res = self.client.get(INDEX_URL)
+        self.assertEqual(200, res.status_code)
+        self.assertMessageCount(res, error=1)
+        self.assertEqual([], res.context["table"].data)
+
+    @test.create_mocks({nova: ["service_list", "hypervisor_list", "negotiated_version"]})
+    def test_healthy_cloud_says_so(self):
+        self._cloud([(factories.service("cmp1"), factories.hypervisor("cmp1"))])
+        res = self.client.get(INDEX_URL)
+        self.assertContains(res, "Every compute host is up.")
+        self.assertNotContains(res, "evac-host-down")
+
+
+class HostDetailTests(test.BaseAdminViewTests):
+    @test.create_mocks({nova: ["service_get", "servers_on_host", "project_names"]})
+    def test_instances_of_the_host(self):
+        self.mock_service_get.return_value = factories.service("compute1", state="down")
+        self.mock_servers_on_host.return_value = [
+            factories.server("web-1", "compute1", project="p1"),
+            factories.server("db-1", "compute1", project="p2", volume_backed=True,
+                             metadata={"evac:restart_priority": "10"}),
+            factories.server("broken", "compute1", status="ERROR"),
+        ]
+        self.mock_project_names.return_value = {"p1": "demo", "p2": "ops"}
+        res = self.client.get(detail_url("compute1"))
+        self.assertTemplateUsed(res, "evac_dashboard/hosts/detail.html")
+        rows = {row.name: row for row in res.context["table"].data}
+        self.assertEqual({"web-1", "db-1", "broken"}, set(rows))
+        self.assertEqual("volume", rows["db-1"].root_disk)
+        self.assertEqual("local", rows["web-1"].root_disk)
+        self.assertEqual("ops", rows["db-1"].project_name)
+        self.assertContains(res, "2 instances have a local root disk")
+        self.assertContains(res, "Local (image)")
+        self.mock_servers_on_host.assert_called_once_with(test.IsHttpRequest(), "compute1")
+
+    @test.create_mocks({nova: ["service_get", "servers_on_host", "project_names"]})
+    def test_unknown_host_redirects_with_message(self):
+        self.mock_service_get.return_value = None
+        res = self.client.get(detail_url("nope"))
+        self.assertRedirectsNoFollow(res, INDEX_URL)
+        self.mock_servers_on_host.assert_not_called()
+
+
+class MemberAccessTests(test.TestCase):
+    """A user without the admin role gets Horizon's normal refusal."""
+
+    @test.create_mocks({nova: ["service_list", "hypervisor_list", "negotiated_version"]})
+    def test_member_is_refused(self):
+        res = self.client.get(INDEX_URL)
+        self.assertNotEqual(200, res.status_code)
+        self.mock_service_list.assert_not_called()
+        res = self.client.get(detail_url("cmp1"))
+        self.assertNotEqual(200, res.status_code)

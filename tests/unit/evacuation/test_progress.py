@@ -1,0 +1,215 @@
+import pytest
+
+from evac_dashboard.evacuation import progress
+from evac_dashboard.evacuation.progress import Progress, derive, stages_seen, summarize
+
+from .factories import SOURCE, migration, server
+
+SUBMITTED = "submitted"
+FAULT = {"code": 500, "created": "2026-11-23T03:10:05Z",
+         "message": "No valid host was found. There are not enough hosts available."}
+
+
+def rebuild(task, host=SOURCE):
+    return server(status="REBUILD", task_state=task, host=host)
+
+
+# --- batch-side states -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("submission, state", [
+    ("pending", "pending"), ("cancelled", "cancelled"), ("submit_failed", "failed")])
+def test_submission_states_before_nova_is_involved(submission, state):
+    # Nova's data is ignored: a pending item is not "done" because of an older evacuation.
+    result = derive(server(host="cmp2"), migration("completed"), submission, SOURCE)
+    assert result.state == state
+
+
+def test_submitted_but_nothing_visible_yet():
+    assert derive(server(), None, SUBMITTED, SOURCE).state == "submitted"
+
+
+def test_submitting_without_nova_data_is_still_pending():
+    assert derive(server(), None, "submitting", SOURCE).state == "pending"
+
+
+def test_submitting_but_nova_already_shows_the_rebuild():
+    result = derive(rebuild("rebuilding"), migration("accepted"), "submitting", SOURCE)
+    assert (result.state, result.stage) == ("rebuilding", "rebuilding")
+
+
+# --- rebuilding stages --------------------------------------------------------------------
+
+@pytest.mark.parametrize("task, migration_status", [
+    ("rebuilding", "accepted"), ("rebuilding", "pre-migrating"),
+    ("rebuild_block_device_mapping", "pre-migrating"), ("rebuild_spawning", "pre-migrating")])
+def test_rebuild_task_states_are_stages(task, migration_status):
+    result = derive(rebuild(task), migration(migration_status), SUBMITTED, SOURCE)
+    assert (result.state, result.stage, result.migration_status) == (
+        "rebuilding", task, migration_status)
+    assert result.label == task and not result.is_final
+
+
+def test_rebuild_stage_without_migration_record():
+    assert derive(rebuild("rebuild_spawning"), None, SUBMITTED, SOURCE).stage == "rebuild_spawning"
+
+
+def test_powering_off_after_spawn_when_left_stopped():
+    result = derive(server(task_state="powering-off"), migration("pre-migrating"), SUBMITTED,
+                    SOURCE)
+    assert (result.state, result.stage) == ("rebuilding", "powering-off")
+
+
+def test_old_powering_off_task_while_still_sending_is_not_ours():
+    assert derive(server(task_state="powering-off"), None, "submitting", SOURCE).state == "pending"
+
+
+def test_active_with_no_task_but_host_not_switched_is_still_rebuilding():
+    """Spawn finished (ACTIVE, task None) ~30-90 ms before Nova switches the host."""
+    result = derive(server(status="ACTIVE", task_state=None, host=SOURCE),
+                    migration("pre-migrating"), SUBMITTED, SOURCE)
+    assert (result.state, result.stage) == ("rebuilding", "finishing")
+
+
+def test_done_migration_is_not_done_while_host_is_still_the_source():
+    # e.g. the source restarted early and flipped an in-flight record to completed
+    result = derive(server(host=SOURCE), migration("completed"), SUBMITTED, SOURCE)
+    assert result.state == "rebuilding"
+
+
+# --- done ---------------------------------------------------------------------------------
+
+def test_done_needs_migration_done_and_new_host():
+    result = derive(server(host="cmp2"), migration("done"), SUBMITTED, SOURCE)
+    assert (result.state, result.cleaned_up, result.host) == ("done", False, "cmp2")
+    assert result.detail == "running on cmp2"
+
+
+def test_completed_means_source_cleaned_up():
+    result = derive(server(host="cmp2"), migration("completed"), SUBMITTED, SOURCE)
+    assert (result.state, result.cleaned_up) == ("done", True)
+
+
+def test_done_and_left_stopped():
+    result = derive(server(status="SHUTOFF", vm_state="stopped", host="cmp2"),
+                    migration("done"), SUBMITTED, SOURCE)
+    assert (result.state, result.detail) == ("done", "on cmp2 (SHUTOFF)")
+
+
+def test_source_taken_from_the_migration_when_not_given():
+    assert derive(server(host="cmp2"), migration("done"), SUBMITTED).state == "done"
+
+
+def test_host_changed_without_migration_record_is_not_done():
+    assert derive(server(host="cmp2"), None, SUBMITTED, SOURCE).state != "done"
+
+
+def test_older_evacuation_from_another_host_is_ignored():
+    # The server was evacuated cmp0 -> cmp1 last month; now cmp1 failed.
+    old = migration("completed", source="cmp0", dest=SOURCE)
+    result = derive(server(host=SOURCE), old, SUBMITTED, SOURCE)
+    assert result.state == "submitted" and result.migration_status is None
+
+
+# --- failed -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("status, where", [("error", "during scheduling"),
+                                           ("failed", "on the target host")])
+def test_failed_migration(status, where):
+    result = derive(server(status="ERROR", vm_state="error", fault=FAULT), migration(status),
+                    SUBMITTED, SOURCE, submitted_at="2026-11-23T03:10:00Z")
+    assert result.state == "failed" and where in result.detail
+    assert result.fault_message == FAULT["message"]
+
+
+def test_claim_failure_restores_state_without_fault():
+    result = derive(server(status="ACTIVE"), migration("failed"), SUBMITTED, SOURCE)
+    assert (result.state, result.fault_message) == ("failed", None)
+
+
+def test_error_with_fault_after_submission_is_failed():
+    result = derive(server(status="ERROR", vm_state="error", fault=FAULT), None, SUBMITTED,
+                    SOURCE)
+    assert result.state == "failed" and result.fault_message == FAULT["message"]
+
+
+def test_fault_older_than_the_request_is_not_blamed():
+    old_fault = dict(FAULT, created="2026-11-22T08:00:00Z", message="old disk error")
+    result = derive(server(status="ERROR", vm_state="error", fault=old_fault),
+                    migration("failed"), SUBMITTED, SOURCE,
+                    submitted_at="2026-11-23T03:10:00Z")
+    assert result.state == "failed" and result.fault_message is None
+
+
+def test_error_server_being_sent_is_not_failed_yet():
+    # ERROR servers can be evacuated; until Nova answers, ERROR is their old state.
+    result = derive(server(status="ERROR", vm_state="error", fault=FAULT), None, "submitting",
+                    SOURCE)
+    assert result.state == "pending"
+
+
+def test_error_server_that_was_evacuated_comes_back_done():
+    result = derive(server(status="ACTIVE", host="cmp2"), migration("done"), SUBMITTED, SOURCE)
+    assert result.state == "done"
+
+
+def test_deleted_server():
+    assert derive(None, migration("accepted"), SUBMITTED, SOURCE).state == "failed"
+
+
+# --- summary --------------------------------------------------------------------------------
+
+def test_summary_counts_and_percent():
+    items = [Progress("done"), Progress("failed"), Progress("rebuilding", "rebuild_spawning"),
+             "pending"]
+    summary = summarize(items)
+    assert summary.counts["done"] == 1 and summary.counts["rebuilding"] == 1
+    assert summary.counts["cancelled"] == 0
+    assert (summary.total, summary.percent, summary.is_final) == (4, 50, False)
+
+
+def test_summary_final_when_all_finished():
+    summary = summarize(["done", "cancelled", "failed"])
+    assert (summary.percent, summary.is_final) == (100, True)
+
+
+def test_empty_summary_is_final():
+    assert summarize([]).is_final
+
+
+# --- stages seen ---------------------------------------------------------------------------
+
+def test_stages_accumulate_in_order_without_duplicates():
+    seen = []
+    for observed in ["pending", "submitted", "submitted", "rebuilding",
+                     "rebuild_block_device_mapping", "rebuild_spawning", "finishing", "done"]:
+        seen = stages_seen(seen, observed)
+    assert seen == ["pending", "submitted", "rebuilding", "rebuild_block_device_mapping",
+                    "rebuild_spawning", "finishing", "done"]
+
+
+def test_missed_mandatory_stages_are_filled_in():
+    assert stages_seen(["pending", "submitted"], "rebuild_spawning") == [
+        "pending", "submitted", "rebuilding", "rebuild_block_device_mapping", "rebuild_spawning"]
+    # powering-off and finishing are only recorded when seen
+    assert stages_seen(["rebuild_spawning"], "done") == ["rebuild_spawning", "done"]
+
+
+def test_stale_observation_does_not_go_backwards():
+    assert stages_seen(["submitted", "rebuild_spawning"], "rebuilding") == [
+        "submitted", "rebuild_spawning"]
+
+
+def test_failure_is_appended_and_final():
+    seen = stages_seen(["submitted", "rebuilding"], "failed")
+    assert seen == ["submitted", "rebuilding", "failed"]
+    assert stages_seen(seen, "done") == seen
+
+
+def test_stages_seen_accepts_progress():
+    current = Progress("rebuilding", stage="powering-off")
+    assert stages_seen(["rebuild_spawning"], current) == ["rebuild_spawning", "powering-off"]
+    assert stages_seen([], Progress("done", cleaned_up=True))[-1] == "done"
+
+
+def test_stage_order_starts_with_pending_and_ends_with_done():
+    assert progress.STAGE_ORDER[0] == "pending" and progress.STAGE_ORDER[-1] == "done"
