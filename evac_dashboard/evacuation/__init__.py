@@ -1,7 +1,9 @@
 """The evacuation domain: plain Python rules about Nova evacuations.
 
-Nothing here imports Django or novaclient; functions take the JSON-shaped dicts Nova and
-Placement return (or small dataclasses) so every rule can be unit-tested on its own.
+The rule modules import neither Django nor novaclient; their functions take the JSON-shaped
+dicts Nova and Placement return (or small dataclasses) so every rule can be unit-tested on its
+own. Two modules are the exception: ``batches`` (the batch store, Django ORM) and
+``submission`` (the background sender, which calls ``evac_dashboard.api.actions``).
 
 * ``request``  – the evacuate request body / novaclient arguments for a microversion
 * ``checks``   – pre-flight checks with findings an operator can act on

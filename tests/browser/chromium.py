@@ -1,6 +1,7 @@
 """Headless Debian chromium through selenium, with no driver download."""
 import os
 import tempfile
+import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -38,5 +39,6 @@ def screenshot(driver, name):
         "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
     width = driver.get_window_size()["width"]
     driver.set_window_size(width, max(600, min(int(height) + 40, 4000)))
+    time.sleep(0.5)  # let the page re-lay out at the new size
     driver.save_screenshot(path)
     return path

@@ -86,3 +86,15 @@ class HostsPageBrowserTests(helpers.SeleniumAdminTestCase):
         self.assertIn("4 instances have a local root disk",
                       self.selenium.find_element(By.CLASS_NAME, "evac-host-facts").text)
         chromium.screenshot(self.selenium, "host-detail")
+
+    def test_force_down_modal_from_the_row_menu(self):
+        mock.patch.object(nova, "service_get", return_value=demo_cloud()[0][1]).start()
+        self.selenium.get(self.live_server_url + "/admin/evac_hosts/")
+        self._wait_for_table("compute_hosts")
+        row = self.selenium.find_element(By.ID, "compute_hosts__row__cmp2")
+        row.find_element(By.CSS_SELECTOR, ".btn-group .dropdown-toggle").click()
+        row.find_element(By.ID, "compute_hosts__row_cmp2__action_force_down").click()
+        modal = WebDriverWait(self.selenium, 60).until(
+            EC.visibility_of_element_located((By.ID, "evac_force_down_modal")))
+        self.assertIn("really powered off or isolated", modal.text)
+        chromium.screenshot(self.selenium, "force-down-modal")

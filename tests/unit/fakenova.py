@@ -19,6 +19,7 @@ class FakeNova:
         self.services = []
         self.hypervisors = []
         self.servers = []
+        self.providers = {}   # Placement: uuid -> {"inventories": ..., "usages": ...}
         self.requests = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -26,6 +27,10 @@ class FakeNova:
     @property
     def endpoint(self):
         return "http://127.0.0.1:%d/v2.1" % self._server.server_address[1]
+
+    @property
+    def placement_endpoint(self):
+        return "http://127.0.0.1:%d/placement" % self._server.server_address[1]
 
     def start(self):
         self._thread.start()
@@ -58,6 +63,15 @@ class FakeNova:
                     item.pop("servers", None)
                 items.append(item)
             return 200, self._page("hypervisors", items, query, "os-hypervisors/detail")
+        if path.startswith("/placement/resource_providers/"):
+            _, _, _, uuid, what = path.split("/")
+            provider = self.providers.get(uuid)
+            if provider is None:
+                return 404, {"errors": [{"status": 404, "detail": "No provider %s" % uuid}]}
+            if what == "inventories":
+                return 200, {"inventories": provider["inventories"],
+                             "resource_provider_generation": 1}
+            return 200, {"usages": provider["usages"], "resource_provider_generation": 1}
         if path == "/v2.1/servers/detail":
             items = self.servers
             if "host" in query:
@@ -105,10 +119,13 @@ class FakeNova:
         return Handler
 
 
-def fake_request(endpoint, token="token-1", region="RegionOne"):
+def fake_request(endpoint, token="token-1", region="RegionOne", placement=None):
     """The parts of a Horizon request the API layer reads: token and service catalog."""
     catalog = [{"type": "compute", "name": "nova", "endpoints": [
         {"interface": "public", "region": region, "region_id": region, "url": endpoint}]}]
+    if placement:
+        catalog.append({"type": "placement", "name": "placement", "endpoints": [
+            {"interface": "public", "region": region, "region_id": region, "url": placement}]})
     user = SimpleNamespace(token=SimpleNamespace(id=token), service_catalog=catalog,
                            services_region=region, id="admin-id", username="admin")
     return SimpleNamespace(user=user)

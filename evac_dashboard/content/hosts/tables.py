@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from horizon import tables
 
+from evac_dashboard.api import nova
 from evac_dashboard.content import display
 
 
@@ -22,6 +23,77 @@ class HostRow(tables.Row):
             self.classes.append("evac-host-forced-down")
         elif self.datum.is_down:
             self.classes.append("evac-host-down")
+
+
+class HostModalAction(tables.LinkAction):
+    """A row action opening one of the host service modals."""
+
+    classes = ("ajax-modal",)
+    policy_rules = (("compute", "os_compute_api:os-services:update"),)
+    url_name = None
+
+    def get_link_url(self, datum):
+        return reverse("horizon:admin:evac_hosts:" + (self.url_name or self.name),
+                       args=[datum.host])
+
+
+class ForceDown(HostModalAction):
+    """The first thing to do for a dead host: it leads the row's actions."""
+
+    name = "force_down"
+    verbose_name = _("Force Down (host is fenced)")
+    classes = ("ajax-modal", "btn-danger")
+
+    def allowed(self, request, host):
+        return (host.is_down and not host.forced_down
+                and nova.supports(request, "service_force_down"))
+
+
+class ForceDownRunningHost(ForceDown):
+    """Fencing a host that still heartbeats is possible but never the suggested action."""
+
+    name = "force_down_running"
+    url_name = "force_down"
+    verbose_name = _("Force Down…")
+    classes = ("ajax-modal",)
+
+    def allowed(self, request, host):
+        return not host.is_down and nova.supports(request, "service_force_down")
+
+
+class EvacuateHost(HostModalAction):
+    name = "evacuate_host"
+    verbose_name = _("Evacuate Host")
+    classes = ("ajax-modal", "btn-primary")
+    policy_rules = (("compute", "os_compute_api:os-evacuate"),)
+
+    def allowed(self, request, host):
+        """Nova accepts evacuations only while it sees the host down."""
+        return host.is_evacuable and host.instance_count != 0
+
+
+class UnsetForceDown(HostModalAction):
+    name = "unset_force_down"
+    verbose_name = _("Unset Force Down")
+
+    def allowed(self, request, host):
+        return host.forced_down
+
+
+class DisableService(HostModalAction):
+    name = "disable"
+    verbose_name = _("Disable Service")
+
+    def allowed(self, request, host):
+        return host.status == "enabled"
+
+
+class EnableService(HostModalAction):
+    name = "enable"
+    verbose_name = _("Enable Service")
+
+    def allowed(self, request, host):
+        return host.status == "disabled"
 
 
 def host_link(host):
@@ -47,7 +119,25 @@ class ComputeHostsTable(tables.DataTable):
         verbose_name = _("Compute Hosts")
         row_class = HostRow
         table_actions = (HostFilterAction,)
+        row_actions = (ForceDown, EvacuateHost, UnsetForceDown, DisableService, EnableService,
+                       ForceDownRunningHost)
         multi_select = False
+
+
+class EvacuateInstance(tables.LinkAction):
+    name = "evacuate"
+    verbose_name = _("Evacuate")
+    classes = ("ajax-modal",)
+    policy_rules = (("compute", "os_compute_api:os-evacuate"),)
+
+    def get_link_url(self, instance):
+        return reverse("horizon:admin:evac_hosts:evacuate_instance",
+                       args=[self.table.source_host.host, instance.id])
+
+    def allowed(self, request, instance):
+        source = getattr(self.table, "source_host", None)
+        return (source is not None and source.is_evacuable
+                and instance.status in ("ACTIVE", "SHUTOFF", "ERROR"))
 
 
 class HostInstancesTable(tables.DataTable):
@@ -64,4 +154,5 @@ class HostInstancesTable(tables.DataTable):
         name = "host_instances"
         verbose_name = _("Instances")
         table_actions = (HostFilterAction,)
+        row_actions = (EvacuateInstance,)
         multi_select = False

@@ -1,5 +1,6 @@
 from django.urls import re_path
 
+from evac_dashboard.content.evacuate import views as evacuate_views
 from evac_dashboard.content.hosts import views
 
 HOST = r"(?P<host>[^/]+)"
@@ -7,4 +8,13 @@ HOST = r"(?P<host>[^/]+)"
 urlpatterns = [
     re_path(r"^$", views.IndexView.as_view(), name="index"),
     re_path(r"^%s/$" % HOST, views.DetailView.as_view(), name="detail"),
+    re_path(r"^%s/force-down/$" % HOST, views.ForceDownView.as_view(), name="force_down"),
+    re_path(r"^%s/unset-force-down/$" % HOST, views.UnsetForceDownView.as_view(),
+            name="unset_force_down"),
+    re_path(r"^%s/disable/$" % HOST, views.DisableServiceView.as_view(), name="disable"),
+    re_path(r"^%s/enable/$" % HOST, views.EnableServiceView.as_view(), name="enable"),
+    re_path(r"^%s/evacuate/$" % HOST, evacuate_views.EvacuateHostView.as_view(),
+            name="evacuate_host"),
+    re_path(r"^%s/instances/(?P<instance_id>[^/]+)/evacuate/$" % HOST,
+            evacuate_views.EvacuateInstanceView.as_view(), name="evacuate_instance"),
 ]

@@ -1,12 +1,15 @@
 """Compute Hosts: the list of hosts with their service state, and one host's instances."""
+from django.urls import reverse
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from horizon import exceptions
+from horizon import forms
 from horizon import messages
 from horizon import tables
 
 from evac_dashboard.api import nova
+from evac_dashboard.content.hosts import forms as host_forms
 from evac_dashboard.content.hosts import tables as host_tables
 from evac_dashboard.evacuation import hosts as host_model
 
@@ -58,6 +61,7 @@ class DetailView(tables.DataTableView):
 
     def get_data(self):
         host = self._host()
+        self.table.source_host = host  # row actions need the host's state
         try:
             servers = nova.servers_on_host(self.request, host.host)
         except Exception:
@@ -78,3 +82,96 @@ class DetailView(tables.DataTableView):
         context["host"] = host
         context["local_disk_count"] = sum(1 for row in instances if row.root_disk == "local")
         return context
+
+
+class HostServiceView(forms.ModalFormView):
+    """One modal per service action; subclasses name the form and explain it."""
+
+    template_name = "evac_dashboard/hosts/service_form.html"
+    success_url = reverse_lazy("horizon:admin:evac_hosts:index")
+    explanation = ()
+    url_name = None
+
+    def _service(self):
+        if not hasattr(self, "_service_dict"):
+            name = self.kwargs["host"]
+            try:
+                self._service_dict = nova.service_get(self.request, name)
+            except Exception:
+                exceptions.handle(self.request, _("Unable to retrieve host %s.") % name,
+                                  redirect=self.success_url)
+            if self._service_dict is None:
+                messages.error(self.request, _("There is no compute host named %s.") % name)
+                raise exceptions.Http302(self.success_url)
+        return self._service_dict
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["service"] = self._service()
+        return kwargs
+
+    def get_initial(self):
+        return {"host": self.kwargs["host"]}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["service"] = self._service()
+        context["explanation"] = self.explanation
+        context["submit_url"] = reverse("horizon:admin:evac_hosts:" + self.url_name,
+                                        args=[self.kwargs["host"]])
+        return context
+
+
+class ForceDownView(HostServiceView):
+    form_class = host_forms.ForceDownForm
+    url_name = "force_down"
+    modal_id = "evac_force_down_modal"
+    page_title = _("Force Down Compute Host")
+    submit_label = _("Force Down")
+    explanation = (
+        _("Forcing the host down tells Nova it is fenced: Nova stops waiting for its "
+          "heartbeat to expire and accepts evacuations of its instances at once."),
+        _("Only do this when the host is really powered off or isolated (for example "
+          "through its IPMI/BMC or by shutting its switch ports). A host that still runs its "
+          "instances, or still writes to shared storage, would have them started twice and "
+          "their disks corrupted."),
+        _("It stays forced down after it comes back, until you unset it."),
+    )
+
+
+class UnsetForceDownView(HostServiceView):
+    form_class = host_forms.UnsetForceDownForm
+    url_name = "unset_force_down"
+    modal_id = "evac_unset_force_down_modal"
+    page_title = _("Unset Force Down")
+    submit_label = _("Unset Force Down")
+    explanation = (
+        _("Do this once the host is repaired and nova-compute runs on it again."),
+        _("At start, nova-compute destroys the evacuated instances it still holds and marks "
+          "their evacuation records completed. Nova refuses to unset force down while "
+          "records in the 'done' state remain: restart nova-compute on the host first."),
+        _("The service stays disabled until you enable it."),
+    )
+
+
+class DisableServiceView(HostServiceView):
+    form_class = host_forms.DisableServiceForm
+    url_name = "disable"
+    modal_id = "evac_disable_modal"
+    page_title = _("Disable Compute Service")
+    submit_label = _("Disable")
+    explanation = (
+        _("A disabled compute service gets no new instances from the scheduler. Its "
+          "instances keep running. Give a reason other admins will understand."),
+    )
+
+
+class EnableServiceView(HostServiceView):
+    form_class = host_forms.EnableServiceForm
+    url_name = "enable"
+    modal_id = "evac_enable_modal"
+    page_title = _("Enable Compute Service")
+    submit_label = _("Enable")
+    explanation = (
+        _("The scheduler will place new and evacuated instances on this host again."),
+    )

@@ -1,0 +1,154 @@
+"""Evacuate one instance, or every instance of a host: options shown only where they exist.
+
+The options a cloud offers depend on the negotiated microversion
+(``evacuation.request.options_available``): the shared-storage flag below 2.14, force from
+2.29 to 2.67, and the power-state choice from 2.95. Submitting stores a batch and starts the
+submission in the background, then sends the browser to the batch's page at once.
+"""
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from horizon import forms
+
+from evac_dashboard.content.evacuate import reviewed
+from evac_dashboard.evacuation import batches
+from evac_dashboard.evacuation import checks
+from evac_dashboard.evacuation import request as evac_request
+from evac_dashboard.evacuation import submission
+
+SCHEDULER = ""
+RUNNING = "running"
+STOPPED = "stopped"
+
+
+def batch_url(batch_id):
+    return reverse("horizon:admin:evac_batches:detail", args=[batch_id])
+
+
+class EvacuateForm(forms.SelfHandlingForm):
+    """Fields and submission shared by the instance and host forms."""
+
+    kind = None
+    host = forms.CharField(label=_("Failed host"),
+                           widget=forms.TextInput(attrs={"readonly": True}))
+    target_host = forms.ChoiceField(
+        label=_("Target host"), required=False,
+        help_text=_("Let the scheduler choose unless you have a reason: it checks capacity, "
+                    "zones and server groups."))
+    power_state = forms.ChoiceField(
+        label=_("After evacuation, servers"), required=False,
+        choices=((RUNNING, _("come back in their previous power state (running if they "
+                             "were running)")),
+                 (STOPPED, _("stay stopped until someone starts them"))),
+        initial=RUNNING)
+    on_shared_storage = forms.BooleanField(
+        label=_("Instance disks are on shared storage"), required=False,
+        help_text=_("Only for this cloud's API version: tell Nova whether the disks can be "
+                    "reused. A wrong answer puts the server in ERROR."))
+    force = forms.BooleanField(
+        label=_("Force the target host (bypass the scheduler)"), required=False,
+        help_text=_("No filter checks the target: if it is full, disabled or down the server "
+                    "gets stuck. Needs a target host."))
+    admin_pass = forms.CharField(
+        label=_("Admin password"), required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Empty: Nova generates one. Nova only injects it if the hypervisor "
+                    "driver supports it. It is never stored by this dashboard."))
+    confirm_admin_pass = forms.CharField(
+        label=_("Confirm admin password"), required=False,
+        widget=forms.PasswordInput(render_value=False))
+    acknowledge_local_disks = forms.BooleanField(
+        label=_("I understand that instances with a local root disk are rebuilt from their "
+                "image unless their storage is shared: their data may be lost"),
+        required=False)
+    reviewed = forms.CharField(widget=forms.HiddenInput())
+
+    def __init__(self, request, *args, **kwargs):
+        self.service = kwargs.pop("service")
+        self.services = kwargs.pop("services")
+        self.negotiated = kwargs.pop("negotiated")
+        self.local_disk_count = kwargs.pop("local_disk_count")
+        super().__init__(request, *args, **kwargs)
+        self.available = evac_request.options_available(self.negotiated)
+        if not self.available.shared_storage_flag:
+            del self.fields["on_shared_storage"]
+        if not self.available.force:
+            del self.fields["force"]
+        if not self.available.power_state_choice:
+            del self.fields["power_state"]
+        if not self.local_disk_count:
+            del self.fields["acknowledge_local_disks"]
+        self.fields["target_host"].choices = [(SCHEDULER, _("Let the scheduler choose"))] + [
+            (name, name) for name in self._usable_targets()]
+
+    def _usable_targets(self):
+        source = self.service["host"]
+        names = [service["host"] for service in self.services]
+        return sorted(name for name in names if name != source and not checks.check_target_host(
+            name, source, self.services))
+
+    # --- validation ---------------------------------------------------------------------
+    def clean(self):
+        data = super().clean()
+        self._fail_on(checks.check_source_service(self.service))
+        target = data.get("target_host") or None
+        self._fail_on(checks.check_target_host(target, self.service["host"], self.services))
+        if data.get("admin_pass") != data.get("confirm_admin_pass"):
+            raise forms.ValidationError(_("The two passwords do not match."))
+        if "acknowledge_local_disks" in self.fields and not data.get("acknowledge_local_disks"):
+            raise forms.ValidationError(
+                _("Confirm that you understand local root disks are rebuilt from their image."))
+        try:
+            self.servers = reviewed.unsign(self.service["host"], data.get("reviewed", ""))
+        except ValueError as error:
+            raise forms.ValidationError(str(error))
+        if not self.servers:
+            raise forms.ValidationError(_("There is no instance to evacuate."))
+        self.options = evac_request.EvacuateOptions(
+            target_host=target,
+            admin_password=data.get("admin_pass") or None,
+            on_shared_storage=(bool(data.get("on_shared_storage"))
+                               if self.available.shared_storage_flag else None),
+            force=bool(data.get("force")),
+            keep_running=data.get("power_state", RUNNING) != STOPPED)
+        try:
+            self.evacuate_request = evac_request.build_request(self.options, self.negotiated)
+        except evac_request.OptionError as error:
+            raise forms.ValidationError(str(error))
+        return data
+
+    @staticmethod
+    def _fail_on(findings):
+        errors = [finding.message for finding in findings if finding.level == checks.ERROR]
+        if errors:
+            raise forms.ValidationError(errors)
+
+    # --- submission ---------------------------------------------------------------------
+    def handle(self, request, data):
+        try:
+            batch = batches.create_batch(
+                kind=self.kind, source_host=self.service["host"], servers=self.servers,
+                options=self.options, microversion=self.evacuate_request.microversion,
+                initiator=batches.Initiator.from_request(request))
+        except batches.BatchAlreadyActive as running:
+            message = _("An evacuation of %s is already running.") % self.service["host"]
+            if running.batch_id is None:  # it ended in between: trying again will work
+                self.api_error(message + " " + _("It has just ended; submit again."))
+            else:
+                self.api_error(format_html('{} <a href="{}">{}</a>', message,
+                                           batch_url(running.batch_id),
+                                           _("Watch it (or cancel it) there.")))
+            return False
+        submission.start(batch, submission.Credentials.from_request(request),
+                         password=self.options.admin_password)
+        self.batch = batch
+        return batch
+
+
+class EvacuateHostForm(EvacuateForm):
+    kind = "host"
+
+
+class EvacuateInstanceForm(EvacuateForm):
+    kind = "instance"

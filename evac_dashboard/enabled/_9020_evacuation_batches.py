@@ -1,0 +1,5 @@
+# Admin > Evacuation > Evacuations (batches and their progress).
+PANEL = 'evac_batches'
+PANEL_DASHBOARD = 'admin'
+PANEL_GROUP = 'evacuation'
+ADD_PANEL = 'evac_dashboard.content.batches.panel.Evacuations'

@@ -1,0 +1,320 @@
+"""Sending a batch's evacuate requests off the request path.
+
+``start`` claims the batch in the database and hands the work to a thread pool, then
+returns: the view redirects at once, however many instances the host holds. Workers send one
+evacuate each, at most ``batch.concurrency`` at a time (setting EVAC_SUBMIT_CONCURRENCY), in
+the batch's item order, which is restart-priority order. Each item is written before its
+call (``submitting``) and as soon as Nova answers (``submitted`` with the request ID, or
+``submit_failed`` with the advice from ``evacuation.errors``), so after a crash the database
+says which calls were made and which may have been in flight.
+
+Resuming (a batch that already started once) first asks Nova, in one request, which
+instances of the source host have an evacuation record created since the batch began; those
+are recorded as submitted and never sent again, whichever state their item was left in.
+
+The admin password, if any, lives only in this object's memory during the run. A resumed
+batch that had one needs it again (``PasswordRequired``).
+"""
+from concurrent import futures
+import copy
+from datetime import timedelta
+import logging
+import os
+import socket
+import threading
+
+from django import db
+
+from evac_dashboard.api import actions
+from evac_dashboard.evacuation import batches
+from evac_dashboard.evacuation import errors
+from evac_dashboard.evacuation import request as evac_request
+from evac_dashboard.evacuation import services as svc
+
+LOG = logging.getLogger(__name__)
+
+# Nova's clock and ours may differ: an evacuation record created up to this long before the
+# batch began still counts as "since the batch began". Erring this way can only skip an
+# instance, never evacuate it twice.
+CLOCK_SKEW_MARGIN = timedelta(minutes=2)
+
+
+class PasswordRequired(Exception):
+    """The batch was started with an admin password; resuming it needs the password again
+    (it is never stored)."""
+
+
+# ------------------------------------------------------------------------ credentials
+
+class _Token:
+    __slots__ = ("id",)
+
+    def __init__(self, token_id):
+        self.id = token_id
+
+    def __repr__(self):
+        return "<token>"
+
+
+class _User:
+    def __init__(self, token_id, service_catalog, services_region, user_id, username):
+        self.token = _Token(token_id)
+        self.service_catalog = service_catalog
+        self.services_region = services_region
+        self.id = user_id
+        self.username = username
+
+
+class Credentials:
+    """The parts of a Horizon request the API layer needs, copied at submit time so worker
+    threads can call Nova after the request has ended. The Keystone token stays valid for
+    its lifetime (an hour by default), which bounds how long a submission can run."""
+
+    def __init__(self, token_id, service_catalog, services_region, user_id=None,
+                 username=None):
+        self.user = _User(token_id, copy.deepcopy(service_catalog), services_region,
+                          user_id, username)
+
+    @classmethod
+    def from_request(cls, request):
+        user = request.user
+        return cls(user.token.id, user.service_catalog, user.services_region,
+                   getattr(user, "id", None), getattr(user, "username", None))
+
+    def __repr__(self):
+        return "<Credentials of %s>" % (self.user.username or self.user.id or "?")
+
+
+# -------------------------------------------------------------------------- executors
+
+class InlineExecutor:
+    """Runs each task at once in the calling thread: ``start`` then returns only when the
+    batch is done. For tests and command-line tools."""
+
+    def submit(self, function, *args, **kwargs):
+        future = futures.Future()
+        try:
+            future.set_result(function(*args, **kwargs))
+        except BaseException as error:  # noqa: B036 - handed over like a real executor would
+            future.set_exception(error)
+        return future
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        pass
+
+
+def _pool(batch):
+    return futures.ThreadPoolExecutor(max_workers=max(1, batch.concurrency),
+                                      thread_name_prefix="evac-submit")
+
+
+def worker_name():
+    return "%s:%d" % (socket.gethostname(), os.getpid())
+
+
+# ---------------------------------------------------------------- passwords Nova returns
+
+class ReturnedPasswords:
+    """Admin passwords Nova answered with (microversions below 2.14 only), held in this
+    process's memory until the page that shows them takes each once. Never persisted."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._passwords = {}
+
+    def put(self, batch_id, instance_id, password):
+        with self._lock:
+            self._passwords[(str(batch_id), instance_id)] = password
+
+    def take(self, batch_id, instance_id):
+        with self._lock:
+            return self._passwords.pop((str(batch_id), instance_id), None)
+
+
+returned_passwords = ReturnedPasswords()
+
+_running = {}
+_running_lock = threading.Lock()
+
+
+def running_submission(batch_id):
+    """The ``Submission`` of ``batch_id`` running in this process, or None."""
+    with _running_lock:
+        return _running.get(str(batch_id))
+
+
+# ------------------------------------------------------------------------- submission
+
+def start(batch, credentials, password=None, executor=None):
+    """Start (or resume) sending ``batch``'s evacuations; returns a ``Submission`` at once.
+
+    ``credentials``: ``Credentials.from_request(request)``. ``password``: the admin password
+    the operator typed, if any (held in memory only). ``executor``: anything with
+    ``submit(fn, *args)`` and ``shutdown(wait=False)``; default a thread pool of
+    ``batch.concurrency`` workers, shut down when the batch is done.
+
+    Raises ``batches.BatchNotStartable``, ``batches.BatchAlreadyActive`` (resuming an
+    interrupted batch whose host got another active batch) or ``PasswordRequired``.
+    """
+    if batch.password_set and not password:
+        raise PasswordRequired("Batch %s was started with an admin password; enter it again "
+                               "to resume it." % batch.pk)
+    resumed = batch.started_at is not None
+    batch = batches.claim(batch, worker_name())
+    submission = Submission(batch, credentials, password, executor or _pool(batch),
+                            owns_executor=executor is None, resumed=resumed)
+    with _running_lock:
+        _running[str(batch.pk)] = submission
+    submission.begin()
+    return submission
+
+
+class Submission:
+    """One run of a batch's submission. ``wait`` blocks until it is over."""
+
+    def __init__(self, batch, credentials, password, executor, owns_executor, resumed):
+        self.batch_id = batch.pk
+        self.resumed = resumed
+        self._batch = batch
+        self._credentials = credentials
+        self._password = password
+        self._executor = executor
+        self._owns_executor = owns_executor
+        self._starter_thread = threading.current_thread()
+        self._lock = threading.Lock()
+        self._outstanding = 0
+        self._errors = []
+        self._done = threading.Event()
+
+    def __repr__(self):
+        return "<Submission of batch %s%s>" % (self.batch_id, " (done)" if self.done else "")
+
+    @property
+    def done(self):
+        return self._done.is_set()
+
+    def wait(self, timeout=None):
+        """True once every item was handled and the batch was finished."""
+        return self._done.wait(timeout)
+
+    def begin(self):
+        self._schedule(self._prepare)
+
+    # --- scheduling ------------------------------------------------------------------
+    def _schedule(self, function, *args):
+        with self._lock:
+            self._outstanding += 1
+        try:
+            self._executor.submit(self._run_task, function, *args)
+        except Exception as error:  # the pool refused (interpreter shutting down)
+            self._task_failed(function, error)
+            self._task_done()
+
+    def _run_task(self, function, *args):
+        in_worker = threading.current_thread() is not self._starter_thread
+        try:
+            if in_worker:
+                db.close_old_connections()
+            function(*args)
+        except Exception as error:
+            self._task_failed(function, error)
+        finally:
+            if in_worker:
+                # Worker threads come and go; an open MySQL connection per dead thread would
+                # leak until wait_timeout. The starting thread's connection is its owner's.
+                db.connection.close()
+            self._task_done()
+
+    def _task_failed(self, function, error):
+        LOG.exception("Submission of evacuation batch %s: %s failed", self.batch_id,
+                      getattr(function, "__name__", function))
+        with self._lock:
+            self._errors.append("%s: %s" % (type(error).__name__, error))
+
+    def _task_done(self):
+        with self._lock:
+            self._outstanding -= 1
+            last = self._outstanding == 0
+        if last:
+            self._finish()
+
+    def _finish(self):
+        self._password = None
+        try:
+            state = batches.finish_batch(self.batch_id, "; ".join(self._errors))
+            LOG.info("Evacuation batch %s: submission over (%s)", self.batch_id, state)
+        finally:
+            if self._owns_executor:
+                self._executor.shutdown(wait=False)
+            with _running_lock:
+                _running.pop(str(self.batch_id), None)
+            if threading.current_thread() is not self._starter_thread:
+                db.connection.close()
+            self._done.set()
+
+    # --- the work ---------------------------------------------------------------------
+    def _prepare(self):
+        items = batches.items_to_submit(self.batch_id)
+        already = self._evacuated_since_batch_began(items) if (self.resumed and items) else {}
+        for item in items:
+            migration_id = already.get(item.instance_id)
+            if migration_id is not None:
+                LOG.info("Evacuation batch %s: %s already has evacuation %s; not sent again",
+                         self.batch_id, item.instance_id, migration_id)
+                batches.mark_submitted(item.pk, None, found_migration_id=migration_id)
+            else:
+                self._schedule(self._send, item)
+
+    def _evacuated_since_batch_began(self, items):
+        """``{instance_id: migration id}`` for the items Nova already has an evacuation of,
+        created since the batch began (one request, whatever the number of items)."""
+        since = self._batch.created_at - CLOCK_SKEW_MARGIN
+        wanted = {item.instance_id for item in items}
+        found = {}
+        for migration in actions.evacuation_migrations(self._credentials,
+                                                       self._batch.source_host, since):
+            instance_id = migration.get("instance_uuid")
+            created = svc.parse_time(migration.get("created_at"))
+            if instance_id in wanted and (created is None or created >= since):
+                found.setdefault(instance_id, str(migration.get("uuid") or migration.get("id")))
+        return found
+
+    def _send(self, item):
+        if not batches.mark_submitting(item.pk):
+            return  # cancelled (or answered) since it was queued
+        try:
+            evacuate_request = self._request_for(item)
+        except evac_request.OptionError as error:
+            batches.mark_submit_failed(item.pk, errors.Advice(
+                "invalid_options", "The options cannot be sent for this instance", str(error),
+                "", False))
+            return
+        try:
+            result = actions.evacuate(self._credentials, item.instance_id, evacuate_request)
+        except Exception as error:  # every refusal or transport failure is the item's outcome
+            advice = actions.advice_for(error)
+            LOG.warning("Evacuation batch %s: evacuate of %s failed (%s)",
+                        self.batch_id, item.instance_id, advice.code)
+            batches.mark_submit_failed(item.pk, advice, actions.error_status(error),
+                                       actions.error_request_id(error))
+            return
+        if result.admin_pass:
+            returned_passwords.put(self.batch_id, item.instance_id, result.admin_pass)
+        batches.mark_submitted(item.pk, result.request_id)
+
+    def _request_for(self, item):
+        """The evacuate request for one item, at the batch's microversion.
+
+        ``build_request`` at the microversion it chose itself chooses it again, so the body
+        is the one the operator's options gave when the batch was created, plus the
+        password held in memory.
+        """
+        stored = self._batch.options or {}
+        options = evac_request.EvacuateOptions(
+            target_host=item.requested_target,
+            admin_password=self._password,
+            on_shared_storage=stored.get("on_shared_storage"),
+            force=bool(stored.get("force")),
+            keep_running=self._batch.keep_running)
+        return evac_request.build_request(options, self._batch.microversion)
+

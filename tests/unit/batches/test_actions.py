@@ -1,0 +1,180 @@
+"""The Nova write calls against a fake Nova over real HTTP: paths, bodies, microversions."""
+from datetime import datetime, timezone
+
+from novaclient import exceptions as nova_exceptions
+import pytest
+
+from evac_dashboard.api import actions
+from evac_dashboard.evacuation import request as evac_request
+from tests.unit import factories
+from tests.unit.batches.fakes import fake_request, migration
+
+SERVER_ID = "0b0a8b6e-3a4c-4a7e-9f53-2f1c4c9b7d11"
+
+
+@pytest.mark.parametrize("cloud_max, options", [
+    ("2.100", evac_request.EvacuateOptions()),
+    ("2.100", evac_request.EvacuateOptions(keep_running=False, target_host="cmp2")),
+    ("2.60", evac_request.EvacuateOptions(target_host="cmp2", force=True,
+                                          admin_password="pw-1")),
+    ("2.20", evac_request.EvacuateOptions(target_host="cmp2")),
+    ("2.12", evac_request.EvacuateOptions(on_shared_storage=False, admin_password="pw-2")),
+])
+def test_evacuate_sends_request_py_body_at_its_microversion(fake_nova, cloud_max, options):
+    fake_nova.max_version = cloud_max
+    request = fake_request(fake_nova.endpoint)
+    built = evac_request.build_request(options, actions.client.negotiated_version(request))
+
+    result = actions.evacuate(request, SERVER_ID, built)
+
+    (sent,) = fake_nova.evacuations()
+    assert sent.path == "/v2.1/servers/%s/action" % SERVER_ID
+    assert sent.version == built.microversion
+    assert sent.body == {"evacuate": built.body}
+    assert result.request_id and result.request_id.startswith("req-")
+
+
+def test_evacuate_at_the_power_state_preserving_microversion(fake_nova):
+    built = evac_request.build_request(evac_request.EvacuateOptions(keep_running=True), "2.96")
+    actions.evacuate(fake_request(fake_nova.endpoint), SERVER_ID, built)
+    assert fake_nova.evacuations()[0].microversion == "compute 2.94"
+
+
+def test_evacuate_returns_the_password_only_below_2_14(fake_nova):
+    request = fake_request(fake_nova.endpoint)
+    old = evac_request.build_request(
+        evac_request.EvacuateOptions(on_shared_storage=False), "2.13")
+    new = evac_request.build_request(evac_request.EvacuateOptions(), "2.14")
+    assert actions.evacuate(request, SERVER_ID, old).admin_pass == "generated-pw"
+    assert actions.evacuate(request, SERVER_ID, new).admin_pass is None
+
+
+def test_evacuate_refusal_is_a_novaclient_error_with_advice(fake_nova):
+    fake_nova.refusals[SERVER_ID] = (400, "Compute service of cmp1 is still in use.")
+    built = evac_request.build_request(evac_request.EvacuateOptions(), "2.94")
+    with pytest.raises(nova_exceptions.BadRequest) as caught:
+        actions.evacuate(fake_request(fake_nova.endpoint), SERVER_ID, built)
+    advice = actions.advice_for(caught.value)
+    assert advice.code == "source_still_up"
+    assert advice.nova_message == "Compute service of cmp1 is still in use."
+    assert actions.error_request_id(caught.value).startswith("req-")
+
+
+def test_connection_failure_gets_transport_advice(fake_nova):
+    endpoint = fake_nova.endpoint
+    fake_nova.stop()
+    built = evac_request.build_request(evac_request.EvacuateOptions(), "2.94")
+    with pytest.raises(Exception) as caught:
+        actions.evacuate(fake_request(endpoint), SERVER_ID, built)
+    assert actions.advice_for(caught.value).code == "nova_unreachable"
+
+
+def test_evacuate_never_logs_the_password(fake_nova, caplog):
+    caplog.set_level("DEBUG")
+    built = evac_request.build_request(
+        evac_request.EvacuateOptions(admin_password="Very-Secret-42"), "2.94")
+    actions.evacuate(fake_request(fake_nova.endpoint), SERVER_ID, built)
+    assert fake_nova.evacuations()[0].body["evacuate"]["adminPass"] == "Very-Secret-42"
+    assert caplog.records  # the call was logged, just not the password
+    assert "Very-Secret-42" not in caplog.text
+
+
+# --------------------------------------------------------------------------- services
+
+def _service(fake_nova):
+    fake_nova.services = [factories.service("cmp1", state="down")]
+    return fake_nova.services[0]
+
+
+def test_force_down_by_service_uuid_from_2_53(fake_nova):
+    service = _service(fake_nova)
+    answer = actions.force_down(fake_request(fake_nova.endpoint), service)
+    (put,) = [r for r in fake_nova.requests if r.method == "PUT"]
+    assert put.path == "/v2.1/os-services/%s" % service["id"]
+    assert put.body == {"forced_down": True}
+    assert put.version == "2.96"
+    assert answer["forced_down"] is True
+
+
+@pytest.mark.parametrize("cloud_max, sent", [("2.52", "2.52"), ("2.11", "2.11")])
+def test_force_down_by_host_and_binary_below_2_53(fake_nova, cloud_max, sent):
+    fake_nova.max_version = cloud_max
+    service = _service(fake_nova)
+    service["id"] = 7  # integer IDs below 2.53
+    actions.force_down(fake_request(fake_nova.endpoint), service)
+    (put,) = [r for r in fake_nova.requests if r.method == "PUT"]
+    assert put.path == "/v2.1/os-services/force-down"
+    assert put.body == {"host": "cmp1", "binary": "nova-compute", "forced_down": True}
+    assert put.version == sent
+
+
+def test_service_read_without_uuid_uses_the_legacy_call_on_a_new_cloud(fake_nova):
+    service = dict(_service(fake_nova), id=7)
+    actions.force_down(fake_request(fake_nova.endpoint), service)
+    (put,) = [r for r in fake_nova.requests if r.method == "PUT"]
+    assert put.path == "/v2.1/os-services/force-down" and put.version == "2.52"
+
+
+def test_force_down_needs_2_11(fake_nova):
+    fake_nova.max_version = "2.10"
+    with pytest.raises(actions.UnsupportedAction, match="2.11"):
+        actions.force_down(fake_request(fake_nova.endpoint), _service(fake_nova))
+    assert not [r for r in fake_nova.requests if r.method == "PUT"]
+
+
+def test_unset_force_down_refusal_is_reported(fake_nova):
+    fake_nova.force_up_refused = True
+    with pytest.raises(nova_exceptions.BadRequest) as caught:
+        actions.force_down(fake_request(fake_nova.endpoint), _service(fake_nova), forced=False)
+    (put,) = [r for r in fake_nova.requests if r.method == "PUT"]
+    assert put.body == {"forced_down": False}
+    advice = actions.advice_for(caught.value)
+    assert advice.code == "force_up_blocked" and "cmp1" in advice.advice
+
+
+def test_disable_with_reason_and_enable_from_2_53(fake_nova):
+    service = _service(fake_nova)
+    request = fake_request(fake_nova.endpoint)
+    actions.set_service_status(request, service, enabled=False, reason=" fenced, PDU off ")
+    actions.set_service_status(request, service, enabled=True, reason="ignored")
+    disable, enable = [r for r in fake_nova.requests if r.method == "PUT"]
+    assert disable.path == enable.path == "/v2.1/os-services/%s" % service["id"]
+    assert disable.body == {"status": "disabled", "disabled_reason": "fenced, PDU off"}
+    assert enable.body == {"status": "enabled"}
+
+
+def test_disable_and_enable_below_2_53(fake_nova):
+    fake_nova.max_version = "2.40"
+    service = dict(_service(fake_nova), id=7)
+    request = fake_request(fake_nova.endpoint)
+    actions.set_service_status(request, service, enabled=False, reason="fenced")
+    actions.set_service_status(request, service, enabled=False)
+    actions.set_service_status(request, service, enabled=True)
+    puts = [r for r in fake_nova.requests if r.method == "PUT"]
+    assert [p.path.rsplit("/", 1)[-1] for p in puts] == ["disable-log-reason", "disable",
+                                                         "enable"]
+    assert puts[0].body == {"host": "cmp1", "binary": "nova-compute",
+                            "disabled_reason": "fenced"}
+    assert puts[2].body == {"host": "cmp1", "binary": "nova-compute"}
+
+
+# ------------------------------------------------------------------------- migrations
+
+def test_evacuation_migrations_query_with_changes_since_from_2_59(fake_nova):
+    fake_nova.migrations = [migration("a", "cmp1", "2026-11-23T10:00:00.000000"),
+                            migration("b", "cmp2", "2026-11-23T10:00:00.000000")]
+    since = datetime(2026, 11, 23, 9, 58, tzinfo=timezone.utc)
+    found = actions.evacuation_migrations(fake_request(fake_nova.endpoint), "cmp1", since)
+    assert [m["instance_uuid"] for m in found] == ["a"]
+    (call,) = fake_nova.calls("/os-migrations")
+    assert call.query["source_compute"] == ["cmp1"]
+    assert call.query["migration_type"] == ["evacuation"]
+    assert call.query["changes-since"] == ["2026-11-23T09:58:00Z"]
+
+
+def test_evacuation_migrations_on_an_old_cloud_send_no_paging_parameters(fake_nova):
+    fake_nova.max_version = "2.50"
+    since = datetime(2026, 11, 23, 9, 58, tzinfo=timezone.utc)
+    actions.evacuation_migrations(fake_request(fake_nova.endpoint), "cmp1", since)
+    (call,) = fake_nova.calls("/os-migrations")
+    assert "changes-since" not in call.query and "limit" not in call.query
