@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST := $(VPY) -m pytest
 
-.PHONY: help system venv cloud cloud-down cloud-status run migrate test unit integration \
+.PHONY: help system venv cloud cloud-down cloud-status cloud-reset run migrate test unit integration \
         clean
 
 help:
@@ -36,6 +36,9 @@ cloud-down:
 
 cloud-status:
 	$(CLOUD) status
+
+cloud-reset:
+	$(CLOUD) reset
 
 migrate: venv
 	$(VPY) manage.py migrate --noinput -v 0

@@ -43,7 +43,7 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["evac_dashboard", "evac_dashboard.*"]),
     package_data={
-        "evac_dashboard": ["localcloud/*.txt", "localcloud/*.ini", "localcloud/templates/*"],
+        "evac_dashboard": ["localcloud/*.txt", "localcloud/runtime/*.py"],
     },
     include_package_data=False,
     cmdclass={"build_py": BuildPyWithAssets},
