@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST := $(VPY) -m pytest
 
-.PHONY: help system venv cloud cloud-down cloud-status cloud-reset run migrate test unit integration \
+.PHONY: help system venv cloud cloud-down cloud-status cloud-reset run migrate test unit mysql integration \
         clean
 
 help:
@@ -50,7 +50,12 @@ run: system venv cloud migrate
 unit: system venv
 	$(PYTEST) -m "not integration" tests
 
-integration: system venv cloud
+# The plugin's own records on MariaDB too (several Horizon nodes sharing one database).
+mysql: system venv cloud
+	env $$($(PYTHON) tools/mysql_test_env.py) $(PYTEST) -m "not integration and not browser" \
+	    tests/unit/batches
+
+integration: system venv cloud mysql
 	$(PYTEST) -m integration tests
 
 test: unit integration

@@ -6,3 +6,4 @@ ADD_PANEL = 'evac_dashboard.content.hosts.panel.ComputeHosts'
 ADD_INSTALLED_APPS = ['evac_dashboard']
 ADD_SCSS_FILES = ['evac_dashboard/scss/evac.scss']
 AUTO_DISCOVER_STATIC_FILES = False
+ADD_JS_FILES = ['evac_dashboard/js/evac.wizard.js']

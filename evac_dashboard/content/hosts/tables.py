@@ -72,6 +72,20 @@ class EvacuateHost(HostModalAction):
         return host.is_evacuable and host.instance_count != 0
 
 
+class EvacuateHostWizard(tables.LinkAction):
+    """The guided path: review and fence, choose instances and targets, then watch."""
+
+    name = "wizard"
+    verbose_name = _("Evacuate host (wizard)…")
+    policy_rules = (("compute", "os_compute_api:os-evacuate"),)
+
+    def get_link_url(self, host):
+        return reverse("horizon:admin:evac_hosts:wizard", args=[host.host])
+
+    def allowed(self, request, host):
+        return host.instance_count != 0
+
+
 class UnsetForceDown(HostModalAction):
     name = "unset_force_down"
     verbose_name = _("Unset Force Down")
@@ -119,8 +133,8 @@ class ComputeHostsTable(tables.DataTable):
         verbose_name = _("Compute Hosts")
         row_class = HostRow
         table_actions = (HostFilterAction,)
-        row_actions = (ForceDown, EvacuateHost, UnsetForceDown, DisableService, EnableService,
-                       ForceDownRunningHost)
+        row_actions = (ForceDown, EvacuateHost, EvacuateHostWizard, UnsetForceDown,
+                       DisableService, EnableService, ForceDownRunningHost)
         multi_select = False
 
 

@@ -2,6 +2,7 @@ from django.urls import re_path
 
 from evac_dashboard.content.evacuate import views as evacuate_views
 from evac_dashboard.content.hosts import views
+from evac_dashboard.content.wizard import views as wizard_views
 
 HOST = r"(?P<host>[^/]+)"
 
@@ -17,4 +18,7 @@ urlpatterns = [
             name="evacuate_host"),
     re_path(r"^%s/instances/(?P<instance_id>[^/]+)/evacuate/$" % HOST,
             evacuate_views.EvacuateInstanceView.as_view(), name="evacuate_instance"),
+    re_path(r"^%s/wizard/$" % HOST, wizard_views.WizardView.as_view(), name="wizard"),
+    re_path(r"^%s/wizard/capacity/$" % HOST, wizard_views.CapacityPreviewView.as_view(),
+            name="wizard_capacity"),
 ]

@@ -1,0 +1,279 @@
+"""The per-host evacuate wizard: Host, Instances, Targets, Options, Confirm.
+
+A Horizon workflow in wizard mode: every step is validated on the server when the operator
+presses Next, and everything (the password included) is posted once, at the end, so no step
+has to keep a secret on the server between pages.
+"""
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from horizon import forms
+from horizon import workflows
+
+from evac_dashboard.content.wizard import facts as wizard_facts
+from evac_dashboard.evacuation import batches
+from evac_dashboard.evacuation import checks
+from evac_dashboard.evacuation import priority
+from evac_dashboard.evacuation import request as evac_request
+from evac_dashboard.evacuation import servers as srv
+from evac_dashboard.evacuation import submission
+
+RUNNING = "running"
+STOPPED = "stopped"
+
+
+def _facts(context):
+    return context["facts"]
+
+
+# --- 1. Host -----------------------------------------------------------------------------
+
+class HostAction(workflows.Action):
+    fenced = forms.BooleanField(
+        label=_("The host is powered off or isolated (fenced)"), required=False,
+        help_text=_("Evacuating a host that still runs its instances starts them twice and "
+                    "corrupts their disks."))
+
+    class Meta:
+        name = _("Host")
+        help_text_template = "evac_dashboard/wizard/_host_help.html"
+
+    def __init__(self, request, context, *args, **kwargs):
+        super().__init__(request, context, *args, **kwargs)
+        self.facts = _facts(context)
+
+    def get_help_text(self, extra_context=None):
+        facts = self.facts
+        return super().get_help_text({
+            "facts": facts, "findings": checks.check_source_service(facts.service),
+            "force_down_url": reverse("horizon:admin:evac_hosts:force_down",
+                                      args=[facts.host])})
+
+    def clean(self):
+        data = super().clean()
+        findings = checks.check_source_service(self.facts.service)
+        errors = [f.message for f in findings if f.level == checks.ERROR]
+        if errors:
+            raise forms.ValidationError(errors)
+        if not data.get("fenced"):
+            raise forms.ValidationError(_("Confirm that the host is fenced before evacuating."))
+        return data
+
+
+class HostStep(workflows.Step):
+    action_class = HostAction
+    depends_on = ("facts",)
+    contributes = ("fenced",)
+
+
+# --- 2. Instances ------------------------------------------------------------------------
+
+class InstancesAction(workflows.Action):
+    instances = forms.MultipleChoiceField(label=_("Instances to evacuate"), required=False,
+                                          widget=forms.CheckboxSelectMultiple())
+
+    class Meta:
+        name = _("Instances")
+        help_text_template = "evac_dashboard/wizard/_instances_help.html"
+
+    def __init__(self, request, context, *args, **kwargs):
+        super().__init__(request, context, *args, **kwargs)
+        self.facts = _facts(context)
+        field = self.fields["instances"]
+        field.choices = [(s["id"], _instance_label(s)) for s in self.facts.eligible]
+        field.initial = [s["id"] for s in self.facts.eligible]
+
+    def get_help_text(self, extra_context=None):
+        return super().get_help_text({"facts": self.facts})
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("instances"):
+            raise forms.ValidationError(_("Select at least one instance."))
+        return data
+
+
+def _instance_label(server):
+    flavor = server.get("flavor") or {}
+    disk = _("volume") if srv.is_volume_backed(server) else _("LOCAL disk: rebuilt from image")
+    found = priority.restart_priority(server)
+    return format_html(
+        '<span class="evac-wizard-instance" data-priority="{}">{} '
+        '<span class="evac-reason">{} · {} · {} · {} {}</span></span>',
+        found.value, srv.label(server), server.get("status"),
+        flavor.get("original_name", "?"), disk, _("priority"), found.value)
+
+
+class InstancesStep(workflows.Step):
+    action_class = InstancesAction
+    depends_on = ("facts",)
+    contributes = ("instances",)
+
+
+# --- 3. Targets and capacity -------------------------------------------------------------
+
+class TargetsAction(workflows.Action):
+    mode = forms.ChoiceField(
+        label=_("Where to"), initial=wizard_facts.SCHEDULER,
+        choices=((wizard_facts.SCHEDULER, _("Let the scheduler choose for each instance")),
+                 (wizard_facts.PLAN, _("Pin each instance to the host of the capacity plan")),
+                 (wizard_facts.ONE_HOST, _("Send all of them to one host"))))
+    target_host = forms.ChoiceField(label=_("Target host (for 'one host')"), required=False)
+    accept_shortfall = forms.BooleanField(
+        label=_("Evacuate anyway although the estimate says not everything fits"),
+        required=False)
+
+    class Meta:
+        name = _("Targets and capacity")
+        help_text_template = "evac_dashboard/wizard/_targets_help.html"
+
+    def __init__(self, request, context, *args, **kwargs):
+        super().__init__(request, context, *args, **kwargs)
+        self.facts = _facts(context)
+        self.fields["target_host"].choices = [("", "-")] + [
+            (name, name) for name in self.facts.usable_targets()]
+
+    def get_help_text(self, extra_context=None):
+        return super().get_help_text({
+            "facts": self.facts,
+            "preview_url": reverse("horizon:admin:evac_hosts:wizard_capacity",
+                                   args=[self.facts.host])})
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mode") == wizard_facts.ONE_HOST and not data.get("target_host"):
+            raise forms.ValidationError(_("Choose the target host."))
+        selected = self.data.getlist("instances")  # step 2's field, posted with every step
+        plan = self.facts.plan(selected, data.get("mode"), data.get("target_host"))
+        if not plan.all_fit and self.facts.capacity_hosts and not data.get("accept_shortfall"):
+            raise forms.ValidationError(
+                [_("The capacity estimate says %d instance(s) do not fit:") % len(plan.unplaced)]
+                + [a.explain() for a in plan.unplaced[:10]])
+        data["plan_targets"] = ({a.need.id: a.host for a in plan.assignments if a.fits}
+                                if data.get("mode") == wizard_facts.PLAN else None)
+        return data
+
+
+class TargetsStep(workflows.Step):
+    action_class = TargetsAction
+    depends_on = ("facts",)
+    contributes = ("mode", "target_host", "accept_shortfall", "plan_targets")
+
+
+# --- 4. Options --------------------------------------------------------------------------
+
+class OptionsAction(workflows.Action):
+    power_state = forms.ChoiceField(
+        label=_("After evacuation, servers"), required=False, initial=RUNNING,
+        choices=((RUNNING, _("come back in their previous power state")),
+                 (STOPPED, _("stay stopped until someone starts them"))))
+    on_shared_storage = forms.BooleanField(
+        label=_("Instance disks are on shared storage"), required=False)
+    force = forms.BooleanField(label=_("Force the target host (bypass the scheduler)"),
+                               required=False)
+    admin_pass = forms.CharField(label=_("Admin password"), required=False,
+                                 widget=forms.PasswordInput(render_value=True),
+                                 help_text=_("Empty: Nova generates one. Never stored."))
+    confirm_admin_pass = forms.CharField(label=_("Confirm admin password"), required=False,
+                                         widget=forms.PasswordInput(render_value=True))
+    concurrency = forms.IntegerField(
+        label=_("Evacuations in flight at once"), min_value=1, max_value=64,
+        help_text=_("Nova's API limits the pace on small clouds; more helps with many API "
+                    "workers."))
+
+    class Meta:
+        name = _("Options")
+
+    def __init__(self, request, context, *args, **kwargs):
+        super().__init__(request, context, *args, **kwargs)
+        self.facts = _facts(context)
+        available = evac_request.options_available(self.facts.negotiated)
+        for name, present in (("on_shared_storage", available.shared_storage_flag),
+                              ("force", available.force),
+                              ("power_state", available.power_state_choice)):
+            if not present:
+                del self.fields[name]
+        self.fields["concurrency"].initial = batches.submit_concurrency()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("admin_pass") != data.get("confirm_admin_pass"):
+            raise forms.ValidationError(_("The two passwords do not match."))
+        return data
+
+
+class OptionsStep(workflows.Step):
+    action_class = OptionsAction
+    depends_on = ("facts",)
+    contributes = ("power_state", "on_shared_storage", "force", "admin_pass", "concurrency")
+
+
+# --- 5. Confirm --------------------------------------------------------------------------
+
+class ConfirmAction(workflows.Action):
+    confirm = forms.BooleanField(label=_("Start the evacuation"), required=True)
+
+    class Meta:
+        name = _("Confirm")
+        help_text_template = "evac_dashboard/wizard/_confirm_help.html"
+
+    def __init__(self, request, context, *args, **kwargs):
+        super().__init__(request, context, *args, **kwargs)
+        self.facts = _facts(context)
+
+    def get_help_text(self, extra_context=None):
+        return super().get_help_text({"facts": self.facts})
+
+
+class ConfirmStep(workflows.Step):
+    action_class = ConfirmAction
+    depends_on = ("facts",)
+    contributes = ("confirm",)
+
+
+# --- the workflow ------------------------------------------------------------------------
+
+class EvacuateHostWizard(workflows.Workflow):
+    slug = "evacuate_host_wizard"
+    name = _("Evacuate Host")
+    finalize_button_name = _("Start evacuation")
+    wizard = True
+    default_steps = (HostStep, InstancesStep, TargetsStep, OptionsStep, ConfirmStep)
+
+    def format_status_message(self, message):
+        return _("Evacuation of %s started.") % self.context["facts"].host
+
+    def get_success_url(self):
+        batch = getattr(self, "batch", None)
+        if batch is None:
+            return reverse("horizon:admin:evac_hosts:index")
+        return reverse("horizon:admin:evac_batches:detail", args=[batch.pk])
+
+    def handle(self, request, context):
+        facts = context["facts"]
+        chosen = set(context["instances"])
+        servers = [s for s in facts.eligible if s["id"] in chosen]
+        target = context.get("target_host") if context.get("mode") == wizard_facts.ONE_HOST \
+            else None
+        options = evac_request.EvacuateOptions(
+            target_host=target or None,
+            admin_password=context.get("admin_pass") or None,
+            on_shared_storage=(bool(context.get("on_shared_storage"))
+                               if "on_shared_storage" in context else None),
+            force=bool(context.get("force")),
+            keep_running=context.get("power_state") != STOPPED)
+        try:
+            evacuate_request = evac_request.build_request(options, facts.negotiated)
+            batch = batches.create_batch(
+                kind="host", source_host=facts.host, servers=servers, options=options,
+                microversion=evacuate_request.microversion,
+                initiator=batches.Initiator.from_request(request),
+                targets=context.get("plan_targets"), concurrency=context.get("concurrency"))
+        except (evac_request.OptionError, batches.BatchAlreadyActive) as error:
+            self.failure_message = str(error)
+            return False
+        submission.start(batch, submission.Credentials.from_request(request),
+                         password=options.admin_password)
+        self.batch = batch
+        return True

@@ -1,0 +1,143 @@
+"""The per-host evacuate wizard with the API layer (Nova and Placement) mocked."""
+import json
+from unittest import mock
+
+from django.urls import reverse
+
+from openstack_dashboard.test import helpers as test
+
+from evac_dashboard import models
+from evac_dashboard.api import nova
+from evac_dashboard.api import placement
+from evac_dashboard.evacuation import submission
+from tests.unit import factories
+
+WIZARD_URL = reverse("horizon:admin:evac_hosts:wizard", args=["cmp1"])
+PREVIEW_URL = reverse("horizon:admin:evac_hosts:wizard_capacity", args=["cmp1"])
+
+
+def inventory(total, ratio=1.0, reserved=0, max_unit=None):
+    return {"total": total, "reserved": reserved, "allocation_ratio": ratio, "min_unit": 1,
+            "max_unit": max_unit or total, "step_size": 1}
+
+
+def provider(vcpus, ram_mb, used_vcpu=0, used_ram=0):
+    return {"inventories": {"VCPU": inventory(vcpus, ratio=4.0),
+                            "MEMORY_MB": inventory(ram_mb, reserved=512),
+                            "DISK_GB": inventory(2000)},
+            "usages": {"VCPU": used_vcpu, "MEMORY_MB": used_ram, "DISK_GB": 0}}
+
+
+class WizardTests(test.BaseAdminViewTests):
+    def setUp(self):
+        super().setUp()
+        for name in ("service_get", "service_list", "negotiated_version", "servers_on_host",
+                     "hypervisor_list"):
+            patcher = mock.patch.object(nova, name)
+            setattr(self, "mock_" + name, patcher.start())
+            self.addCleanup(patcher.stop)
+        patcher = mock.patch.object(placement, "provider_capacity")
+        self.mock_capacity = patcher.start()
+        self.addCleanup(patcher.stop)
+        self.servers = [
+            factories.server("big-db", "cmp1", ram=16384, vcpus=8, volume_backed=True,
+                             metadata={"evac:restart_priority": "10"}),
+            factories.server("web-1", "cmp1", ram=2048, vcpus=2),
+            factories.server("web-2", "cmp1", ram=2048, vcpus=2),
+            factories.server("paused", "cmp1", status="PAUSED", vm_state="paused"),
+        ]
+        self.source = factories.service("cmp1", state="down", forced_down=True)
+        self.mock_service_get.return_value = self.source
+        self.mock_service_list.return_value = [
+            self.source, factories.service("cmp2"), factories.service("cmp3"),
+            factories.service("cmp4", status="disabled", reason="maintenance")]
+        self.mock_negotiated_version.return_value = (2, 96)
+        self.mock_servers_on_host.return_value = self.servers
+        self.mock_hypervisor_list.return_value = (
+            [factories.hypervisor(h) for h in ("cmp1", "cmp2", "cmp3", "cmp4")], True)
+        hv_ids = {h["service"]["host"]: h["id"] for h in self.mock_hypervisor_list.return_value[0]}
+        self.providers = {hv_ids["cmp2"]: provider(4, 8192 + 512),   # 16 vCPU, 8 GiB free
+                          hv_ids["cmp3"]: provider(8, 32768 + 512),  # 32 vCPU, 32 GiB free
+                          hv_ids["cmp4"]: provider(64, 262144)}
+        self.mock_capacity.side_effect = lambda request, uuids: {
+            u: self.providers[u] for u in uuids if u in self.providers}
+
+    def ids(self, *names):
+        by_name = {s["name"]: s["id"] for s in self.servers}
+        return [by_name[n] for n in names]
+
+    def final_post(self, **overrides):
+        data = {"fenced": "on", "instances": self.ids("big-db", "web-1", "web-2"),
+                "mode": "scheduler", "target_host": "", "power_state": "running",
+                "admin_pass": "", "confirm_admin_pass": "", "concurrency": "4",
+                "confirm": "on"}
+        data.update(overrides)
+        return self.client.post(WIZARD_URL, data)
+
+    def test_page_has_five_steps_and_the_eligible_instances(self):
+        res = self.client.get(WIZARD_URL)
+        self.assertTemplateUsed(res, "evac_dashboard/wizard/wizard.html")
+        html = res.content.decode()
+        for step in ("Host", "Instances", "Targets and capacity", "Options", "Confirm"):
+            self.assertTrue(step in html, step)
+        self.assertTrue("big-db" in html and "web-2" in html)
+        self.assertTrue("Cannot be evacuated" in html and "paused" in html)
+        self.assertTrue('id="evac-capacity-preview"' in html)
+
+    @mock.patch.object(submission, "start")
+    def test_finishing_starts_a_batch_of_the_selected_instances(self, start):
+        res = self.final_post(instances=self.ids("big-db", "web-2"))
+        batch = models.EvacuationBatch.objects.get()
+        self.assertRedirectsNoFollow(
+            res, reverse("horizon:admin:evac_batches:detail", args=[batch.pk]))
+        self.assertEqual(["big-db", "web-2"],
+                         [i.instance_name for i in batch.items.order_by("position")])
+        self.assertEqual(4, batch.concurrency)
+        start.assert_called_once()
+
+    @mock.patch.object(submission, "start")
+    def test_plan_mode_pins_each_instance_to_the_planned_host(self, start):
+        self.final_post(mode="plan")
+        items = {i.instance_name: i.requested_target
+                 for i in models.EvacuationBatch.objects.get().items.all()}
+        self.assertEqual("cmp3", items["big-db"])  # 16 GiB only fits on cmp3
+        self.assertTrue(set(items.values()) <= {"cmp2", "cmp3"})
+
+    @mock.patch.object(submission, "start")
+    def test_host_still_up_blocks_the_wizard(self, start):
+        self.mock_service_get.return_value = factories.service("cmp1", state="up")
+        res = self.final_post()
+        self.assertContains(res, "still sees nova-compute on cmp1 as up")
+        self.assertFalse(models.EvacuationBatch.objects.exists())
+        start.assert_not_called()
+
+    @mock.patch.object(submission, "start")
+    def test_one_host_that_cannot_take_everything_needs_acknowledgement(self, start):
+        res = self.final_post(mode="host", target_host="cmp2")
+        self.assertContains(res, "do not fit")
+        self.assertFalse(models.EvacuationBatch.objects.exists())
+        self.final_post(mode="host", target_host="cmp2", accept_shortfall="on")
+        self.assertEqual("cmp2", models.EvacuationBatch.objects.get().target_host)
+
+    def test_capacity_preview_explains_host_by_host(self):
+        res = self.client.get(PREVIEW_URL, {"instances": self.ids("big-db", "web-1"),
+                                            "mode": "host", "target": "cmp2"})
+        data = json.loads(res.content)
+        self.assertFalse(data["all_fit"])
+        self.assertEqual(1, data["unplaced"])
+        # Larger than one allocation on cmp2 can be (max_unit = its physical size).
+        self.assertIn("cmp2: needs 16384 MiB RAM, at most 8704 in one allocation (max_unit)",
+                      data["html"])
+        self.assertIn("cmp4", data["html"])  # listed as excluded: disabled
+        res = self.client.get(PREVIEW_URL, {"instances": self.ids("big-db", "web-1")})
+        self.assertTrue(json.loads(res.content)["all_fit"])
+
+    def test_capacity_preview_rejects_bad_mode_with_json(self):
+        res = self.client.get(PREVIEW_URL, {"mode": "teleport"})
+        self.assertEqual(400, res.status_code)
+        self.assertIn("Unknown mode", json.loads(res.content)["error"])
+
+    def test_placement_failure_still_renders_the_wizard(self):
+        self.mock_capacity.side_effect = RuntimeError("placement is down")
+        res = self.client.get(PREVIEW_URL, {"instances": self.ids("web-1")})
+        self.assertIn("Placement could not be read", json.loads(res.content)["html"])
