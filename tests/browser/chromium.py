@@ -35,10 +35,14 @@ def screenshot(driver, name):
     folder = os.path.join(ARTIFACTS, "screenshots")
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, name + ".png")
+    # Horizon's layout scrolls inside #main_content, so the body alone is only as tall as the
+    # window: measure the content too, and never shrink below the starting size.
     height = driver.execute_script(
-        "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
-    width = driver.get_window_size()["width"]
-    driver.set_window_size(width, max(600, min(int(height) + 40, 4000)))
+        "var c = document.getElementById('content_body');"
+        "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight,"
+        " c ? c.getBoundingClientRect().top + c.scrollHeight : 0);")
+    size = driver.get_window_size()
+    driver.set_window_size(size["width"], max(size["height"], min(int(height) + 120, 4000)))
     time.sleep(0.5)  # let the page re-lay out at the new size
     driver.save_screenshot(path)
     return path
