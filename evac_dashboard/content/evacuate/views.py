@@ -34,7 +34,8 @@ class EvacuateView(forms.ModalFormView):
                 raise exceptions.Http302(HOSTS_URL)
             services = nova.service_list(self.request)
             negotiated = nova.negotiated_version(self.request)
-            servers = [] if self.request.method == "POST" else self.servers_to_review(host)
+            servers = (self._posted_servers() if self.request.method == "POST"
+                       else self.servers_to_review(host))
         except exceptions.Http302:
             raise
         except Exception:
@@ -45,6 +46,13 @@ class EvacuateView(forms.ModalFormView):
 
     def servers_to_review(self, host):
         raise NotImplementedError
+
+    def _posted_servers(self):
+        """On POST the instances are the signed list the GET showed (see reviewed.py)."""
+        try:
+            return reviewed.unsign(self.kwargs["host"], self.request.POST.get("reviewed", ""))
+        except ValueError:
+            return []  # the form's clean() reports the bad list
 
     def _review(self, service, services, negotiated, servers):
         findings = checks.check_instance_states(servers, service["host"])
@@ -68,15 +76,7 @@ class EvacuateView(forms.ModalFormView):
         loaded = self._load()
         kwargs.update(service=loaded["service"], services=loaded["services"],
                       negotiated=loaded["negotiated"])
-        if self.request.method == "POST":
-            # The instances come from the signed list the GET showed (see reviewed.py).
-            try:
-                servers = reviewed.unsign(self.kwargs["host"], self.request.POST.get("reviewed", ""))
-            except ValueError:
-                servers = []  # the form's clean() reports the bad list
-            kwargs["local_disk_count"] = sum(1 for s in servers if not srv.is_volume_backed(s))
-        else:
-            kwargs["local_disk_count"] = len(loaded["local_disk_names"])
+        kwargs["local_disk_count"] = len(loaded["local_disk_names"])
         return kwargs
 
     def get_initial(self):

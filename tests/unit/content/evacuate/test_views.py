@@ -127,6 +127,8 @@ class EvacuateHostTests(NovaMocks, test.BaseAdminViewTests):
         self._cloud()
         res = self.client.post(HOST_URL, self._form(acknowledge_local_disks=""))
         self.assertContains(res, "rebuilt from their image")
+        # The modal shown again still describes the reviewed instances.
+        self.assertContains(res, "3 instances will be evacuated")
         start.assert_not_called()
 
     @mock.patch.object(submission, "start")
