@@ -127,7 +127,8 @@ def _fault_message(server, submitted_at):
         return None
     created = svc.parse_time(fault.get("created"))
     since = svc.parse_time(submitted_at)
-    if created and since and created < since:
+    # Nova stamps faults to the second: a fault in the same second as the send is new.
+    if created and since and created < since.replace(microsecond=0):
         return None
     return fault.get("message")
 

@@ -213,3 +213,17 @@ def test_stages_seen_accepts_progress():
 
 def test_stage_order_starts_with_pending_and_ends_with_done():
     assert progress.STAGE_ORDER[0] == "pending" and progress.STAGE_ORDER[-1] == "done"
+
+
+def test_fault_in_the_same_second_as_the_send_is_not_taken_for_an_old_one():
+    from evac_dashboard.evacuation import progress as progress_rules
+
+    server = {"id": "s1", "status": "ERROR", "OS-EXT-STS:vm_state": "error",
+              "OS-EXT-SRV-ATTR:host": "cmp1",
+              "fault": {"code": 500, "message": "No valid host was found. ",
+                        "created": "2026-11-23T10:00:05Z"}}
+    found = progress_rules.derive(server, {"status": "error", "source_compute": "cmp1"},
+                                  "submitted", source_host="cmp1",
+                                  submitted_at="2026-11-23T10:00:05.700000+00:00")
+    assert found.state == "failed"
+    assert found.fault_message == "No valid host was found. "
