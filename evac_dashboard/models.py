@@ -146,3 +146,157 @@ class EvacuationItem(models.Model):
 
     def __str__(self):
         return "%s (%s)" % (self.instance_name or self.instance_id, self.submit_state)
+
+
+# ------------------------------------------------------------------------------ audit log
+#
+# Who did what, when, and did it work: one ``AuditRecord`` per action, written by
+# ``evac_dashboard.audit`` *before* Nova is called and completed after, so a crash in
+# between leaves a ``pending`` record rather than none. Records made by the panel have
+# origin ``panel``; evacuations Nova knows about that the panel did not make (CLI, Masakari,
+# scripts) are copied in with origin ``external`` (see ``evacuation.external``).
+#
+# Nothing in the UI edits or deletes a record. A record's own ``delete()`` refuses; the
+# retention command (``manage.py evac_prune_audit``, setting EVAC_AUDIT_RETENTION_DAYS)
+# deletes old rows in bulk. Options never hold a password, only ``password_set``.
+
+
+class AuditRecord(models.Model):
+    ORIGIN_PANEL = "panel"
+    ORIGIN_EXTERNAL = "external"
+    ORIGINS = ((ORIGIN_PANEL, "This dashboard"), (ORIGIN_EXTERNAL, "Outside the dashboard"))
+
+    FORCE_DOWN = "force_down"
+    UNSET_FORCE_DOWN = "unset_force_down"
+    DISABLE = "disable"
+    ENABLE = "enable"
+    EVACUATE = "evacuate"
+    HOST_EVACUATE = "host_evacuate"
+    RETRY = "retry"
+    CANCEL = "cancel"
+    RESUME = "resume"
+    ACTIONS = ((FORCE_DOWN, "Force down"), (UNSET_FORCE_DOWN, "Unset force down"),
+               (DISABLE, "Disable service"), (ENABLE, "Enable service"),
+               (EVACUATE, "Evacuate instance"), (HOST_EVACUATE, "Evacuate host"),
+               (RETRY, "Retry"), (CANCEL, "Cancel"), (RESUME, "Resume"))
+
+    # pending: written, Nova not answered yet (or the dashboard stopped in between).
+    # accepted: every evacuate request of the record was accepted by Nova (how each
+    # evacuation then went is Nova's: see ``nova_summary``). partial: some were refused.
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    ACCEPTED = "accepted"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    CANCELLED = "cancelled"
+    IN_PROGRESS = "in_progress"
+    OUTCOMES = ((PENDING, "No outcome yet"), (SUCCEEDED, "Succeeded"),
+                (ACCEPTED, "All sent to Nova"), (PARTIAL, "Partly refused"),
+                (FAILED, "Failed"), (INTERRUPTED, "Interrupted"), (CANCELLED, "Cancelled"),
+                (IN_PROGRESS, "In progress"))
+
+    id = models.BigAutoField(primary_key=True)
+    origin = models.CharField(max_length=16, choices=ORIGINS, default=ORIGIN_PANEL)
+    action = models.CharField(max_length=32, choices=ACTIONS)
+    # When the action was taken: for the panel, when the record was written (before Nova
+    # was called); for an external evacuation, Nova's migration ``created_at``.
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    user_id = models.CharField(max_length=ID_LENGTH, blank=True)
+    user_name = models.CharField(max_length=NAME_LENGTH, blank=True)
+    project_id = models.CharField(max_length=ID_LENGTH, blank=True)
+    project_name = models.CharField(max_length=NAME_LENGTH, blank=True)
+
+    source_host = models.CharField(max_length=NAME_LENGTH, blank=True, db_index=True)
+    target_host = models.CharField(max_length=NAME_LENGTH, blank=True)
+    # [{"id", "name", and once completed "state", "request_id", "error"}]
+    instances = models.JSONField(default=list, blank=True)
+    instance_count = models.PositiveIntegerField(default=0)
+    # What the operator chose, without any password: ``password_set`` says whether one was.
+    options = models.JSONField(default=dict, blank=True)
+    microversion = models.CharField(max_length=16, blank=True)
+    request_ids = models.JSONField(default=list, blank=True)
+
+    outcome = models.CharField(max_length=16, choices=OUTCOMES, default=PENDING)
+    detail = models.TextField(blank=True)
+    # Evacuations: the batch (no foreign key, so a record outlives its batch).
+    batch_id = models.UUIDField(null=True, blank=True, db_index=True)
+    # External evacuations: Nova's migration (uuid, or "id-N" before 2.59). Unique, so a
+    # migration is copied in once whichever Horizon node saw it first.
+    migration_key = models.CharField(max_length=ID_LENGTH, null=True, blank=True, unique=True)
+    # Evacuations: Nova's view of how they went, kept up to date from /os-migrations:
+    # {"done": n, "failed": n, "running": n}.
+    nova_summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = "audit record"
+        indexes = [
+            models.Index(fields=("created_at", "id"), name="evac_audit_time"),
+            models.Index(fields=("action", "created_at"), name="evac_audit_action"),
+            models.Index(fields=("outcome", "created_at"), name="evac_audit_outcome"),
+            models.Index(fields=("user_name",), name="evac_audit_user_name"),
+            models.Index(fields=("user_id",), name="evac_audit_user_id"),
+        ]
+
+    def __str__(self):
+        return "%s %s by %s (%s)" % (self.action, self.source_host,
+                                     self.user_name or self.user_id or "?", self.outcome)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit records are not deleted one by one; retention is "
+                              "applied by `manage.py evac_prune_audit`.")
+
+    @property
+    def is_external(self):
+        return self.origin == self.ORIGIN_EXTERNAL
+
+    @property
+    def password_set(self):
+        return bool((self.options or {}).get("password_set"))
+
+
+class NovaEvacuation(models.Model):
+    """Our copy of one of Nova's evacuation migrations, with its instance action once read.
+
+    Nova forgets the migrations of deleted servers, so this copy is what the history keeps.
+    The instance action (user, request id) costs one request per migration: it is read at
+    most once (``action_read_at``), and only for migrations someone looks at.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    migration_key = models.CharField(max_length=ID_LENGTH, unique=True)
+    migration_id = models.BigIntegerField(null=True, blank=True)
+    instance_id = models.CharField(max_length=ID_LENGTH, db_index=True)
+    source_compute = models.CharField(max_length=NAME_LENGTH, blank=True)
+    dest_compute = models.CharField(max_length=NAME_LENGTH, blank=True)
+    status = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # From the migration itself at 2.80+ (the initiator), else from the instance action.
+    user_id = models.CharField(max_length=ID_LENGTH, blank=True)
+    project_id = models.CharField(max_length=ID_LENGTH, blank=True)
+
+    request_id = models.CharField(max_length=NAME_LENGTH, blank=True, db_index=True)
+    action_read_at = models.DateTimeField(null=True, blank=True)
+    action_attempts = models.PositiveSmallIntegerField(default=0)
+    action_error = models.CharField(max_length=NAME_LENGTH, blank=True)
+
+    # Who made it: a panel item (the panel's own evacuation), or an external record.
+    item_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    batch_id = models.UUIDField(null=True, blank=True, db_index=True)
+    record = models.ForeignKey(AuditRecord, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="nova_evacuations")
+    match_rule = models.CharField(max_length=32, blank=True)
+
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = "Nova evacuation"
+
+    def __str__(self):
+        return "evacuation %s of %s (%s)" % (self.migration_key, self.instance_id, self.status)

@@ -266,3 +266,75 @@ def cancel_pending_items(batch_id):
     now = timezone.now()
     return Item.objects.filter(batch_id=batch_id, submit_state=Item.PENDING).update(
         submit_state=Item.CANCELLED, cancelled_at=now, updated_at=now)
+
+
+# ------------------------------------------------------------- retry, cancel, resume
+# Added for the progress page (content/batches, evacuation/tracking).
+
+@_serialized_on_sqlite
+def cancel_items(batch_id, item_ids):
+    """Cancel these items if they are still pending (not yet being sent); returns how
+    many were cancelled. Items already in flight or answered are left alone."""
+    now = timezone.now()
+    return Item.objects.filter(batch_id=batch_id, pk__in=list(item_ids),
+                               submit_state=Item.PENDING).update(
+        submit_state=Item.CANCELLED, cancelled_at=now, updated_at=now)
+
+
+@_serialized_on_sqlite
+def open_item_count(batch_id):
+    """How many items are not yet answered by Nova (pending or submitting)."""
+    return Item.objects.filter(batch_id=batch_id, submit_state__in=Item.OPEN_STATES).count()
+
+
+@_serialized_on_sqlite
+def last_activity(batch):
+    """The latest time the batch or any of its items was written (a live submission writes
+    an item at every call it sends and every answer it gets)."""
+    latest = Item.objects.filter(batch_id=batch.pk).aggregate(
+        latest=db_models.Max("updated_at"))["latest"]
+    return max(t for t in (batch.updated_at, latest, batch.created_at) if t is not None)
+
+
+@_serialized_on_sqlite
+def reopen_for_retry(batch, expected, worker):
+    """Claim a finished ``batch`` again to send some of its items once more.
+
+    ``expected``: ``{item_id: (attempt, submit_state)}`` as read when the items were found
+    failed. Each item still in that attempt and state goes back to ``pending`` as attempt
+    + 1 with its previous outcome cleared; an item changed meanwhile (another retry won) is
+    skipped. The batch becomes ``submitting`` for ``worker`` and takes its host again, all
+    in one transaction: raises ``BatchAlreadyActive`` when the host has another active batch
+    and ``BatchNotStartable`` when the batch is not finished (or another process claimed it
+    first) or no item could be reset. Returns ``(batch refreshed, items reset)``.
+    """
+    if batch.state != Batch.FINISHED:
+        raise BatchNotStartable("batch %s is %s" % (batch.pk, batch.state))
+    now = timezone.now()
+    groups = {}
+    for item_id, (attempt, state) in expected.items():
+        if state in (Item.SUBMIT_FAILED, Item.SUBMITTED):
+            groups.setdefault((attempt, state), []).append(item_id)
+    try:
+        with transaction.atomic():
+            claimed = Batch.objects.filter(pk=batch.pk, state=Batch.FINISHED,
+                                           worker=batch.worker).update(
+                state=Batch.SUBMITTING, worker=worker, error_message="", finished_at=None,
+                updated_at=now, active_source_host=batch.source_host)
+            if claimed != 1:
+                raise BatchNotStartable("batch %s was started by another process" % batch.pk)
+            reset = 0
+            for (attempt, state), ids in groups.items():
+                reset += Item.objects.filter(
+                    batch_id=batch.pk, pk__in=ids, attempt=attempt, submit_state=state).update(
+                    submit_state=Item.PENDING, attempt=db_models.F("attempt") + 1,
+                    request_id=None, error_status=None, error_message="", advice_code="",
+                    retryable=None, found_migration_id=None, submitting_at=None,
+                    submitted_at=None, failed_at=None, updated_at=now)
+            if not reset:
+                raise BatchNotStartable("nothing left to retry in batch %s" % batch.pk)
+    except IntegrityError:
+        running = active_batch(batch.source_host)
+        raise BatchAlreadyActive(batch.source_host, running.pk if running else None) from None
+    batch.refresh_from_db()
+    return batch, reset

@@ -25,6 +25,7 @@ import threading
 
 from django import db
 
+from evac_dashboard import audit
 from evac_dashboard.api import actions
 from evac_dashboard.evacuation import batches
 from evac_dashboard.evacuation import errors
@@ -198,6 +199,7 @@ class Submission:
         return self._done.wait(timeout)
 
     def begin(self):
+        self._ensure_audit()
         self._schedule(self._prepare)
 
     # --- scheduling ------------------------------------------------------------------
@@ -243,6 +245,7 @@ class Submission:
         try:
             state = batches.finish_batch(self.batch_id, "; ".join(self._errors))
             LOG.info("Evacuation batch %s: submission over (%s)", self.batch_id, state)
+            self._complete_audit()
         finally:
             if self._owns_executor:
                 self._executor.shutdown(wait=False)
@@ -251,6 +254,22 @@ class Submission:
             if threading.current_thread() is not self._starter_thread:
                 db.connection.close()
             self._done.set()
+
+    def _ensure_audit(self):
+        """Safety net: whoever started this run, a pending audit record exists before any
+        evacuate is sent (the forms write their own first; this writes one if they did
+        not)."""
+        try:
+            audit.ensure_submission_record(self._batch, self._credentials, self.resumed)
+        except Exception:
+            LOG.exception("Evacuation batch %s: audit record not written", self.batch_id)
+
+    def _complete_audit(self):
+        """Give the batch's pending audit records their outcome and Nova request ids."""
+        try:
+            audit.batch_submission_ended(self.batch_id, "; ".join(self._errors))
+        except Exception:  # the batch's own state is already safe; the record stays pending
+            LOG.exception("Evacuation batch %s: audit record not completed", self.batch_id)
 
     # --- the work ---------------------------------------------------------------------
     def _prepare(self):
@@ -318,3 +337,31 @@ class Submission:
             keep_running=self._batch.keep_running)
         return evac_request.build_request(options, self._batch.microversion)
 
+
+
+# ------------------------------------------------------------------------------ retry
+
+def start_retry(batch, expected, credentials, password=None, executor=None):
+    """Send failed items of a finished ``batch`` again, each as a new attempt of its item.
+
+    ``expected``: ``{item_id: (attempt, submit_state)}`` of the items found failed (see
+    ``batches.reopen_for_retry``, which claims the batch and resets them in one
+    transaction, so "one active batch per host" holds for retries too).
+
+    Unlike a resume this run does not skip instances that have an evacuation record since
+    the batch began: the retried items are exactly the ones whose evacuation failed, and
+    the batch has no other open item (``reopen_for_retry`` only reopens finished batches).
+    If this run dies, resuming it is conservative as usual: an item whose new call may have
+    reached Nova is recorded as submitted and shows Nova's latest outcome.
+    Returns the ``Submission``; raises like ``start``.
+    """
+    if batch.password_set and not password:
+        raise PasswordRequired("Batch %s was started with an admin password; enter it again "
+                               "to retry it." % batch.pk)
+    batch, _count = batches.reopen_for_retry(batch, expected, worker_name())
+    submission = Submission(batch, credentials, password, executor or _pool(batch),
+                            owns_executor=executor is None, resumed=False)
+    with _running_lock:
+        _running[str(batch.pk)] = submission
+    submission.begin()
+    return submission

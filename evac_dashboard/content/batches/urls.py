@@ -2,9 +2,15 @@ from django.urls import re_path
 
 from evac_dashboard.content.batches import views
 
-BATCH = r"(?P<batch_id>[0-9a-f-]{36})"
+# Any id reaches the views, which answer a malformed one with a clear 404 (JSON for the
+# JSON endpoint and the actions) instead of a routing miss.
+BATCH = r"(?P<batch_id>[^/]+)"
 
 urlpatterns = [
     re_path(r"^$", views.IndexView.as_view(), name="index"),
     re_path(r"^%s/$" % BATCH, views.DetailView.as_view(), name="detail"),
+    re_path(r"^%s/progress\.json$" % BATCH, views.ProgressView.as_view(), name="progress"),
+    re_path(r"^%s/retry/$" % BATCH, views.RetryView.as_view(), name="retry"),
+    re_path(r"^%s/cancel/$" % BATCH, views.CancelView.as_view(), name="cancel"),
+    re_path(r"^%s/resume/$" % BATCH, views.ResumeView.as_view(), name="resume"),
 ]

@@ -1,52 +1,293 @@
-"""Evacuations: the list of batches, and one batch with its items."""
-from django.db.models import Count
-from django.http import Http404
-from django.utils.translation import gettext_lazy as _
+"""Evacuations: the list of batches, one batch's live progress page, its JSON endpoint and
+its actions (retry failed items, cancel waiting ones, resume an interrupted submission).
 
+Every view here sits behind the panel's permissions (admin role, compute service, the
+evacuate policy), like the rest of the panel. The JSON views never answer with a 500: bad
+input and refused actions come back as ``{"error": "...", "code": "..."}`` with a 4xx
+status; a Nova failure during a poll is reported inside the document (``nova.ok``).
+"""
+import json
+import logging
+import uuid
+
+from django import http
+from django.db.models import Count
+from django.db.models import Q
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.decorators import method_decorator
+from django.views import generic
+from django.views.decorators.gzip import gzip_page
+
+from horizon import messages
 from horizon import tables
+from horizon import views as horizon_views
 
 from evac_dashboard import models
+from evac_dashboard.api import nova
+from evac_dashboard.content import display
 from evac_dashboard.content.batches import tables as batch_tables
-from evac_dashboard.evacuation import batches
+from evac_dashboard.evacuation import progress
 from evac_dashboard.evacuation import submission
+from evac_dashboard.evacuation import tracking
+
+LOG = logging.getLogger(__name__)
 
 RECENT = 200
 
 
+def detail_url(batch_id):
+    return reverse("horizon:admin:evac_batches:detail", args=[batch_id])
+
+
 class IndexView(tables.DataTableView):
+    """Active batches first, then the most recent ones (database only: no Nova call)."""
+
     table_class = batch_tables.BatchesTable
     template_name = "evac_dashboard/batches/index.html"
     page_title = _("Evacuations")
 
     def get_data(self):
-        return list(models.EvacuationBatch.objects.annotate(item_count=Count("items"))
-                    .order_by("-created_at")[:RECENT])
+        rows = list(models.EvacuationBatch.objects.annotate(
+            item_count=Count("items"),
+            sent_count=Count("items", filter=Q(items__submit_state="submitted")),
+            refused_count=Count("items", filter=Q(items__submit_state="submit_failed")),
+            waiting_count=Count("items", filter=Q(items__submit_state__in=("pending",
+                                                                            "submitting"))),
+            cancelled_count=Count("items", filter=Q(items__submit_state="cancelled")),
+        ).order_by("-created_at")[:RECENT])
+        active = [b for b in rows if b.state in models.EvacuationBatch.ACTIVE_STATES
+                  or b.state == models.EvacuationBatch.INTERRUPTED]
+        return active + [b for b in rows if b not in active]
 
 
-class DetailView(tables.DataTableView):
-    table_class = batch_tables.ItemsTable
+def _get_batch(batch_id):
+    """The batch, or None for an unknown or malformed id."""
+    try:
+        key = uuid.UUID(str(batch_id))
+    except ValueError:
+        return None
+    return models.EvacuationBatch.objects.filter(pk=key).first()
+
+
+def _project_names(request):
+    try:
+        return nova.project_names(request)
+    except Exception:  # names are a nicety: show IDs when Keystone cannot list projects
+        LOG.info("Could not read project names for the progress page", exc_info=True)
+        return {}
+
+
+class DetailView(horizon_views.HorizonTemplateView):
+    """The progress page: summary, one row per instance, updated in place by
+    ``static/evac_dashboard/js/progress.js`` from the JSON endpoint."""
+
     template_name = "evac_dashboard/batches/detail.html"
     page_title = _("Evacuation of {{ batch.source_host }}")
 
-    def _batch(self):
-        if not hasattr(self, "_batch_row"):
-            try:
-                self._batch_row = models.EvacuationBatch.objects.get(pk=self.kwargs["batch_id"])
-            except models.EvacuationBatch.DoesNotExist:
-                raise Http404("No such evacuation")
-        return self._batch_row
-
-    def get_data(self):
-        return list(self._batch().items.order_by("position"))
+    def get(self, request, *args, **kwargs):
+        self.batch = _get_batch(kwargs["batch_id"])
+        if self.batch is None:
+            raise http.Http404("No such evacuation")
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        batch = self._batch()
-        context["batch"] = batch
-        context["counts"] = batches.item_counts(batch.pk)
-        # Below 2.14 Nova answers with the admin password: shown here once, never stored.
-        context["passwords"] = [
-            (item.instance_name, password) for item in context["table"].data
-            for password in [submission.returned_passwords.take(batch.pk, item.instance_id)]
-            if password]
+        batch = self.batch
+        data = tracking.snapshot(self.request, batch)
+        names = _project_names(self.request)
+        for row in data["items"]:
+            decorate_row(row, names)
+        context.update({
+            "batch": batch,
+            "data": data,
+            "rows": data["items"],
+            "count_cards": count_cards(data),
+            "elapsed_text": display.age(data["summary"]["elapsed_seconds"]),
+            "poll_url": reverse("horizon:admin:evac_batches:progress", args=[batch.pk]),
+            "retry_url": reverse("horizon:admin:evac_batches:retry", args=[batch.pk]),
+            "cancel_url": reverse("horizon:admin:evac_batches:cancel", args=[batch.pk]),
+            "resume_url": reverse("horizon:admin:evac_batches:resume", args=[batch.pk]),
+            "index_url": reverse("horizon:admin:evac_batches:index"),
+            "page_config": json.dumps(page_config(data)),
+            # Below 2.14 Nova answers with the admin password: shown here once, never stored.
+            "passwords": [
+                (row["name"], password) for row in data["items"]
+                for password in [submission.returned_passwords.take(batch.pk,
+                                                                    row["instance_id"])]
+                if password],
+        })
         return context
+
+
+def decorate_row(row, project_names):
+    """Display-only fields the template needs (the script computes the same ones)."""
+    row["project_name"] = project_names.get(row["project_id"]) or row["project_id"] or "-"
+    row["since_text"] = display.age(row["since_seconds"]) or "-"
+    labels = tracking.stage_labels()
+    row["stage_items"] = [
+        (code, _stage_text(code, row, labels)) for code in row["stages"]]
+    return row
+
+
+def _stage_text(code, row, labels):
+    if code == progress.DONE and row.get("to_host"):
+        return "%s %s" % (_("on"), row["to_host"])
+    return str(labels.get(code, code))
+
+
+def count_cards(data):
+    labels = tracking.state_labels()
+    counts = data["summary"]["counts"]
+    total = data["summary"]["total"] or 1
+    return [{"state": state, "label": labels[state], "icon": tracking.STATE_ICONS[state],
+             "count": counts.get(state, 0),
+             "width": "%.3f" % (counts.get(state, 0) * 100.0 / total)}
+            for state in (progress.PENDING, progress.SUBMITTED, progress.REBUILDING,
+                          progress.DONE, progress.FAILED, progress.CANCELLED)]
+
+
+def page_config(data):
+    """What the script needs besides the polls: labels, icons and the stage rules."""
+    return {
+        "states": {k: str(v) for k, v in tracking.state_labels().items()},
+        "icons": tracking.STATE_ICONS,
+        "stages": {k: str(v) for k, v in tracking.stage_labels().items()},
+        "stageOrder": list(tracking.STAGE_ORDER),
+        "alwaysPassed": list(tracking.ALWAYS_PASSED),
+        "finalStates": list(progress.FINAL_STATES),
+        "interval": data["poll"]["interval_seconds"],
+        "maxInterval": data["poll"]["max_interval_seconds"],
+        "backoff": data["poll"]["backoff_factor"],
+        "text": {
+            "on": str(_("on")),
+            "requested": str(_("requested")),
+            "tried": str(_("tried")),
+            "attempt": str(_("attempt")),
+            "task": str(_("task")),
+            "notChanged": str(_("not changed by Nova yet")),
+            "deleted": str(_("deleted")),
+            "cleanedUp": str(_("source cleaned up (completed)")),
+            "novaSaid": str(_("Nova said:")),
+            "retry": str(_("Retry")),
+            "cancel": str(_("Cancel")),
+            "updated": str(_("Updated")),
+            "nextIn": str(_("next update in")),
+            "paused": str(_("Paused while this tab is hidden.")),
+            "final": str(_("Every instance has reached a final state; updates stopped.")),
+            "pollFailed": str(_("Could not refresh")),
+            "keepShowing": str(_("Showing the last known state; trying again in")),
+            "novaFailed": str(_("Nova could not be read")),
+            "sessionEnded": str(_("Your session has ended or you may no longer see this "
+                                  "page. Reload the page to log in again.")),
+            "passwordNeeded": str(_("This batch was started with an admin password: enter "
+                                    "it in the password field first.")),
+            "working": str(_("Working…")),
+        },
+    }
+
+
+# ----------------------------------------------------------------------------- JSON
+
+def json_error(status, code, message):
+    return http.JsonResponse({"error": str(message), "code": code}, status=status)
+
+
+def _wants_json(request):
+    return (request.headers.get("x-requested-with") == "XMLHttpRequest"
+            or "application/json" in request.headers.get("accept", ""))
+
+
+@method_decorator(gzip_page, name="dispatch")
+class ProgressView(generic.View):
+    """``GET <batch>/progress.json``: the snapshot (schema in ``tracking.snapshot``).
+
+    Gzipped when the browser accepts it (about 1 KB per row before, a tenth after); the
+    document holds no secret, so compressing it gives BREACH nothing to find.
+    """
+
+    def get(self, request, batch_id):
+        batch = _get_batch(batch_id)
+        if batch is None:
+            return json_error(404, "not_found", _("No evacuation batch %s.") % batch_id)
+        data = tracking.snapshot(request, batch)
+        response = http.JsonResponse(data)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _item_ids(request):
+    """The ``item`` values posted (None when none: "all"); ValueError for non-numbers."""
+    values = request.POST.getlist("item")
+    if not values:
+        return None
+    ids = []
+    for value in values:
+        value = value.strip()
+        if not value.isdigit():
+            raise ValueError(value)
+        ids.append(int(value))
+    return ids
+
+
+class ActionView(generic.View):
+    """A POST that changes the batch; answers JSON to the page's script and redirects
+    (with a message) for a plain form post."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, batch_id):
+        batch = _get_batch(batch_id)
+        if batch is None:
+            return self._answer(request, None, 404, "not_found",
+                                _("No evacuation batch %s.") % batch_id)
+        try:
+            item_ids = _item_ids(request)
+        except ValueError as error:
+            return self._answer(request, batch, 400, "bad_item",
+                                _("Item ids are numbers; got %r.") % str(error))
+        password = request.POST.get("password") or None
+        try:
+            message = self.act(request, batch, item_ids, password)
+        except tracking.ActionRefused as refused:
+            return self._answer(request, batch, 409, "refused", str(refused))
+        except Exception as error:  # never a 500 page for an action
+            LOG.exception("Evacuation batch %s: %s failed", batch.pk, type(self).__name__)
+            return self._answer(request, batch, 502, "failed",
+                                _("The action failed: %s") % tracking.nova_error_text(error))
+        return self._answer(request, batch, 200, "ok", message)
+
+    def act(self, request, batch, item_ids, password):
+        raise NotImplementedError
+
+    @staticmethod
+    def _answer(request, batch, status, code, message):
+        if _wants_json(request):
+            if status == 200:
+                return http.JsonResponse({"ok": True, "message": str(message)})
+            return json_error(status, code, message)
+        (messages.success if status == 200 else messages.error)(request, message)
+        if batch is None:
+            return redirect(reverse("horizon:admin:evac_batches:index"))
+        return redirect(detail_url(batch.pk))
+
+
+class RetryView(ActionView):
+    def act(self, request, batch, item_ids, password):
+        count = tracking.retry(request, batch, item_ids, password)
+        return _("Sent again: %d instance(s), each as a new attempt.") % count
+
+
+class CancelView(ActionView):
+    def act(self, request, batch, item_ids, password):
+        count = tracking.cancel(request, batch, item_ids)
+        return _("Cancelled %d instance(s) that were still waiting.") % count
+
+
+class ResumeView(ActionView):
+    def act(self, request, batch, item_ids, password):
+        if item_ids is not None:
+            raise tracking.ActionRefused(_("Resume takes the whole batch, not single items."))
+        tracking.resume(request, batch, password)
+        return _("Resumed: what Nova already has is recorded, the rest is being sent.")

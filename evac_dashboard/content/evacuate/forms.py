@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from horizon import forms
 
+from evac_dashboard import audit
 from evac_dashboard.content.evacuate import reviewed
 from evac_dashboard.evacuation import batches
 from evac_dashboard.evacuation import checks
@@ -140,10 +141,26 @@ class EvacuateForm(forms.SelfHandlingForm):
                                            batch_url(running.batch_id),
                                            _("Watch it (or cancel it) there.")))
             return False
-        submission.start(batch, submission.Credentials.from_request(request),
-                         password=self.options.admin_password)
+        record = self._audit_record(request, batch)
+        try:
+            submission.start(batch, submission.Credentials.from_request(request),
+                             password=self.options.admin_password)
+        except Exception as error:
+            audit.complete(record, audit.FAILED, detail=audit.describe_error(error))
+            raise
         self.batch = batch
         return batch
+
+    def _audit_record(self, request, batch):
+        """The audit record, written before any evacuate is sent (completed by the
+        submission when it ends). Without it nothing is sent: the batch is cancelled."""
+        action = audit.HOST_EVACUATE if self.kind == "host" else audit.EVACUATE
+        try:
+            return audit.begin_batch_action(request, action, batch)
+        except Exception:
+            batches.cancel_pending_items(batch.pk)
+            batches.finish_batch(batch.pk, "the audit record could not be written")
+            raise
 
 
 class EvacuateHostForm(EvacuateForm):

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from horizon import forms
 from horizon import messages
 
+from evac_dashboard import audit
 from evac_dashboard.api import actions
 from evac_dashboard.api import nova
 from evac_dashboard.content import nova_errors
@@ -24,6 +25,11 @@ class HostServiceForm(forms.SelfHandlingForm):
 
     def success_message(self):
         raise NotImplementedError
+
+    def audited(self, request, action, **options):
+        """Audit record of one service call: written before, completed after."""
+        return audit.recorded(request, action, source_host=self.service["host"],
+                              options=options)
 
     def handle(self, request, data):
         try:
@@ -54,10 +60,12 @@ class ForceDownForm(HostServiceForm):
         return data
 
     def call_nova(self, request):
-        actions.force_down(request, self.service, True)
+        with self.audited(request, audit.FORCE_DOWN):
+            actions.force_down(request, self.service, True)
         if self.cleaned_data.get("disable") and self.service.get("status") == "enabled":
-            actions.set_service_status(request, self.service, False,
-                                       self.cleaned_data.get("reason") or None)
+            reason = self.cleaned_data.get("reason") or None
+            with self.audited(request, audit.DISABLE, reason=reason):
+                actions.set_service_status(request, self.service, False, reason)
 
     def success_message(self):
         return _("%s is forced down: Nova now treats it as fenced, and its instances can be "
@@ -66,7 +74,8 @@ class ForceDownForm(HostServiceForm):
 
 class UnsetForceDownForm(HostServiceForm):
     def call_nova(self, request):
-        actions.force_down(request, self.service, False)
+        with self.audited(request, audit.UNSET_FORCE_DOWN):
+            actions.force_down(request, self.service, False)
 
     def success_message(self):
         return _("%s is no longer forced down. Enable its service when it should take new "
@@ -77,8 +86,9 @@ class DisableServiceForm(HostServiceForm):
     reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
 
     def call_nova(self, request):
-        actions.set_service_status(request, self.service, False,
-                                   self.cleaned_data.get("reason") or None)
+        reason = self.cleaned_data.get("reason") or None
+        with self.audited(request, audit.DISABLE, reason=reason):
+            actions.set_service_status(request, self.service, False, reason)
 
     def success_message(self):
         return _("The compute service of %s is disabled.") % self.service["host"]
@@ -86,7 +96,8 @@ class DisableServiceForm(HostServiceForm):
 
 class EnableServiceForm(HostServiceForm):
     def call_nova(self, request):
-        actions.set_service_status(request, self.service, True)
+        with self.audited(request, audit.ENABLE):
+            actions.set_service_status(request, self.service, True)
 
     def success_message(self):
         return _("The compute service of %s is enabled.") % self.service["host"]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from horizon import forms
 from horizon import workflows
 
+from evac_dashboard import audit
 from evac_dashboard.content.wizard import facts as wizard_facts
 from evac_dashboard.evacuation import batches
 from evac_dashboard.evacuation import checks
@@ -273,7 +274,12 @@ class EvacuateHostWizard(workflows.Workflow):
         except (evac_request.OptionError, batches.BatchAlreadyActive) as error:
             self.failure_message = str(error)
             return False
-        submission.start(batch, submission.Credentials.from_request(request),
-                         password=options.admin_password)
+        record = audit.begin_batch_action(request, audit.HOST_EVACUATE, batch)
+        try:
+            submission.start(batch, submission.Credentials.from_request(request),
+                             password=options.admin_password)
+        except Exception as error:
+            audit.complete(record, audit.FAILED, detail=audit.describe_error(error))
+            raise
         self.batch = batch
         return True

@@ -1,0 +1,274 @@
+"""The batch progress page in Debian chromium, against the fake Nova over HTTP.
+
+The test moves the fake Nova's evacuations forward while the page polls, and checks that
+the rows follow in place (no reload), that the script backs off, pauses while the tab is
+hidden, survives failed polls with a notice, stops when the batch is final, and that a
+failed row can be retried from its button. Screenshots: .artifacts/screenshots/progress-*.png
+"""
+import os
+import time
+from unittest import mock
+
+from django.test import override_settings
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from openstack_dashboard.test import helpers
+
+from evac_dashboard import models
+from evac_dashboard.api import client
+from evac_dashboard.api import nova
+from evac_dashboard.evacuation import batches
+from evac_dashboard.evacuation import request as evac_request
+from evac_dashboard.evacuation import submission
+from evac_dashboard.evacuation import tracking
+from tests.browser import chromium
+from tests.unit.batches.fakes import fake_request, servers_on, still_in_use
+from tests.unit.batches.test_batches import ADMIN
+from tests.unit.progress.fakes import EvacuatingFakeNova
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not chromium.available(), reason="needs Debian chromium")]
+
+WAIT = 60
+
+
+def full_screenshot(driver, name):
+    """Like ``chromium.screenshot`` but tall enough for the whole progress table: Horizon's
+    layout keeps ``document.body.scrollHeight`` near the window height."""
+    bottom = driver.execute_script(
+        "var r = document.getElementById('evac-progress').getBoundingClientRect();"
+        "return Math.ceil(r.bottom + window.scrollY);")
+    width = driver.get_window_size()["width"]
+    driver.set_window_size(width, max(800, min(int(bottom) + 160, 6000)))
+    time.sleep(0.5)  # let the page re-lay out at the new size
+    folder = os.path.join(chromium.ARTIFACTS, "screenshots")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, name + ".png")
+    driver.save_screenshot(path)
+    return path
+
+
+@override_settings(EVAC_NOVA_MICROVERSION=None, EVAC_PROGRESS_CACHE_SECONDS=0,
+                   EVAC_PROGRESS_POLL_SECONDS=1)
+class ProgressPageBrowserTests(helpers.SeleniumAdminTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.selenium = chromium.make_driver(height=1700)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.selenium.quit()
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        self.selenium.implicitly_wait(0)
+        client.forget_versions()
+        tracking.forget_cache()
+        self.nova = EvacuatingFakeNova().start()
+        self.addCleanup(self.nova.stop)
+        mock.patch.object(client, "compute_endpoint", return_value=self.nova.endpoint).start()
+        mock.patch.object(nova, "project_names",
+                          return_value={"p1": "demo", "p2": "ops"}).start()
+        # Submissions (the retry) run in the request's thread: one sqlite connection.
+        mock.patch.object(submission, "_pool",
+                          side_effect=lambda batch: submission.InlineExecutor()).start()
+
+    # --- helpers -------------------------------------------------------------------
+    def _batch(self, count, refuse=()):
+        servers = servers_on("cmp7", count, project="p1")
+        servers[-1]["tenant_id"] = "p2"
+        self.nova.add_servers(servers)
+        for index in refuse:
+            self.nova.refusals[servers[index]["id"]] = still_in_use("cmp7")
+        batch = batches.create_batch(
+            kind=models.EvacuationBatch.KIND_HOST, source_host="cmp7", servers=servers,
+            options=evac_request.EvacuateOptions(), microversion="2.94", initiator=ADMIN)
+        submission.start(batch, submission.Credentials.from_request(
+            fake_request(self.nova.endpoint)), executor=submission.InlineExecutor())
+        return batch
+
+    def _open(self, batch):
+        self.selenium.get(self.live_server_url + "/admin/evac_batches/%s/" % batch.pk)
+        WebDriverWait(self.selenium, WAIT).until(
+            lambda d: d.find_elements(By.ID, "evac-items"))
+        # Set on the window: a reload would lose it.
+        self.selenium.execute_script("window.__evacSamePage = 'yes';")
+
+    def _root(self, name):
+        return self.selenium.find_element(By.ID, "evac-progress").get_attribute(name)
+
+    def _row(self, item):
+        return self.selenium.find_element(By.ID, "evac-item-%d" % item.pk)
+
+    def _count(self, state):
+        return int(self.selenium.find_element(
+            By.CSS_SELECTOR, '[data-count="%s"]' % state).text)
+
+    def _wait(self, condition, message=""):
+        WebDriverWait(self.selenium, WAIT).until(lambda d: condition(), message)
+
+    def _polls(self):
+        return int(self._root("data-polls") or 0)
+
+    def _same_page(self):
+        return self.selenium.execute_script("return window.__evacSamePage") == "yes"
+
+    # --- the test ---------------------------------------------------------------------
+    def test_rows_follow_nova_in_place_until_final(self):
+        batch = self._batch(6, refuse=(4,))
+        items = list(batch.items.order_by("position"))
+        ids = [i.instance_id for i in items]
+        self._open(batch)
+        self.assertEqual("rebuilding", self._row(items[0]).get_attribute("data-state"))
+        self.assertIn("Failed", self._row(items[4]).text)
+        self.assertIn("Force Down", self._row(items[4]).text)  # advice of the refusal
+        self.assertIn("ops", self._row(items[5]).text)          # project name
+
+        # Stages as Nova goes through them, each seen by a poll.
+        for step in (1, 2, 3):
+            self.nova.step(ids[0], to=step)
+            label = ("rebuilding", "rebuild_block_device_mapping", "rebuild_spawning")[step - 1]
+            self._wait(lambda: self._row(items[0]).get_attribute("data-label") == label, label)
+        self.nova.step(ids[0], to=4)  # task None, host not yet switched: not done
+        self._wait(lambda: self._row(items[0]).get_attribute("data-label") == "finishing")
+        self.assertEqual("rebuilding", self._row(items[0]).get_attribute("data-state"))
+        for index in (1, 2, 3, 5):
+            self.nova.step(ids[index], to=2)
+        self._wait(lambda: self._row(items[5]).get_attribute("data-label")
+                   == "rebuild_block_device_mapping", "others at the volumes step")
+        self.assertEqual(5, self._count("rebuilding"))
+        full_screenshot(self.selenium, "progress-rebuilding")
+
+        # Nothing changes: the script waits longer between polls.
+        self._wait(lambda: int(self._root("data-interval") or 0) >= 4, "backoff")
+
+        # Hidden tab: no polls; shown again: a poll at once.
+        self.selenium.execute_script(
+            "Object.defineProperty(document, 'hidden', {value: true, configurable: true});"
+            "document.dispatchEvent(new Event('visibilitychange'));")
+        self._wait(lambda: self._root("data-poll-state") == "paused", "paused")
+        paused_at = self._polls()
+        self.selenium.execute_script("window.__evacWait = 1;")
+        WebDriverWait(self.selenium, 10).until(
+            lambda d: d.execute_script("return (window.__evacWait += 1) > 8;"))  # ~4 s
+        self.assertEqual(paused_at, self._polls())
+        self.assertIn("hidden", self.selenium.find_element(
+            By.CSS_SELECTOR, '[data-field="poll-status"]').text)
+        self.selenium.execute_script(
+            "Object.defineProperty(document, 'hidden', {value: false, configurable: true});"
+            "document.dispatchEvent(new Event('visibilitychange'));")
+        self._wait(lambda: self._polls() > paused_at, "polls again")
+
+        # A failed poll: a visible notice, the rows stay as they were.
+        self.nova.servers_status = 503
+        notice = self.selenium.find_element(By.CSS_SELECTOR, '[data-field="notice"]')
+        self._wait(lambda: notice.is_displayed() and "Nova could not be read" in notice.text,
+                   "notice")
+        self.assertEqual(5, self._count("rebuilding"))
+        full_screenshot(self.selenium, "progress-poll-failed")
+        self.nova.servers_status = 200
+        self._wait(lambda: not notice.is_displayed(), "notice gone")
+
+        # The end: all done but one that fails in Nova.
+        self.nova.fail(ids[3])
+        self.nova.finish_all()
+        self._wait(lambda: self._count("done") == 4 and self._count("failed") == 2, "final")
+        self._wait(lambda: self._root("data-poll-state") == "stopped", "stopped")
+        stopped_at = self._polls()
+        self.assertTrue(self._same_page(), "the page was reloaded")
+        first = self._row(items[0])
+        stages = [li.text for li in first.find_elements(By.CSS_SELECTOR, ".evac-stages li")]
+        self.assertEqual(["sent", "rebuilding", "rebuild_block_device_mapping",
+                          "rebuild_spawning", "switching host", "on cmp2"], stages)
+        self.assertIn("Done", first.text)
+        self.assertIn("running on cmp2", first.text)
+        failed = self._row(items[3])
+        self.assertIn("Failed", failed.text)
+        self.assertIn("No valid host was found", failed.text)
+        self.assertIn("The scheduler found no host", failed.text)
+        self.assertIn("(tried cmp2)", failed.text)
+        self.assertIn("6 instances finished", self.selenium.find_element(
+            By.CLASS_NAME, "evac-progress-text").text.replace("6 of 6", "6"))
+        full_screenshot(self.selenium, "progress-final")
+        WebDriverWait(self.selenium, 10).until(
+            lambda d: d.execute_script("return (window.__evacWait += 1) > 14;"))
+        self.assertEqual(stopped_at, self._polls())  # stopped means stopped
+
+        # Retry the failed row from its button: a new attempt of the same item.
+        failed.find_element(By.CSS_SELECTOR, 'button[data-action="retry"]').click()
+        self._wait(lambda: "attempt 2" in self._row(items[3]).text, "attempt 2")
+        self._wait(lambda: self._row(items[3]).get_attribute("data-state") == "rebuilding")
+        self.assertEqual(1, self.nova.evacuated_ids().count(ids[3]) - 1)
+        self.nova.finish_all()
+        self._wait(lambda: self._count("done") == 5, "retried one done")
+        self.assertTrue(self._same_page(), "the page was reloaded")
+        full_screenshot(self.selenium, "progress-retried")
+
+    def test_resume_offer_after_the_worker_died(self):
+        servers = servers_on("cmp8", 4)
+        self.nova.add_servers(servers)
+        batch = batches.create_batch(
+            kind=models.EvacuationBatch.KIND_HOST, source_host="cmp8", servers=servers,
+            options=evac_request.EvacuateOptions(), microversion="2.94", initiator=ADMIN)
+        batches.claim(batch, "gone-node:1")
+        batches.finish_batch(batch.pk, "the dashboard stopped before every call was sent")
+        self._open(batch)
+        form = self.selenium.find_element(By.CSS_SELECTOR, ".evac-action-resume")
+        self.assertTrue(form.is_displayed())
+        self.assertIn("4 instance(s) were not confirmed as sent", form.text)
+        full_screenshot(self.selenium, "progress-resume-offer")
+        form.find_element(By.CSS_SELECTOR, "button").click()
+        self._wait(lambda: self._count("rebuilding") == 4, "resumed")
+        self._wait(lambda: not form.is_displayed(), "offer gone")
+        self.assertEqual(4, len(self.nova.evacuations()))
+        self.assertTrue(self._same_page())
+
+    def test_the_script_remembers_stages_with_the_python_rules(self):
+        """The page's stagesSeen is a port of evacuation.progress.stages_seen: same answers."""
+        from itertools import product
+
+        from evac_dashboard.evacuation import progress
+
+        servers = servers_on("cmp9", 1)
+        self.nova.add_servers(servers)
+        batch = batches.create_batch(
+            kind=models.EvacuationBatch.KIND_HOST, source_host="cmp9", servers=servers,
+            options=evac_request.EvacuateOptions(), microversion="2.94", initiator=ADMIN)
+        self._open(batch)
+        labels = list(progress.STAGE_ORDER) + ["failed", "cancelled", "unknown"]
+        starts = [[], ["pending"], ["submitted", "rebuilding"], ["submitted", "rebuilding",
+                  "rebuild_block_device_mapping", "rebuild_spawning", "done"], ["failed"],
+                  ["submitted", "powering-off"]]
+        cases = [(start, label) for start, label in product(starts, labels)]
+        answers = self.selenium.execute_script(
+            "return arguments[0].map(function (c) {"
+            "  return window.evacProgress.stagesSeen(c[0], c[1]); });", cases)
+        expected = [progress.stages_seen(start, label) for start, label in cases]
+        self.assertEqual(expected, answers)
+
+    def test_batch_list_links_to_the_progress_page(self):
+        finished = self._batch(3)
+        servers = servers_on("cmp8", 2)
+        self.nova.add_servers(servers)
+        interrupted = batches.create_batch(
+            kind=models.EvacuationBatch.KIND_HOST, source_host="cmp8", servers=servers,
+            options=evac_request.EvacuateOptions(), microversion="2.94", initiator=ADMIN)
+        batches.claim(interrupted, "gone-node:1")
+        batches.finish_batch(interrupted.pk, "stopped")
+        self.selenium.get(self.live_server_url + "/admin/evac_batches/")
+        table = WebDriverWait(self.selenium, WAIT).until(
+            lambda d: d.find_element(By.ID, "batches"))
+        rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
+        self.assertEqual([str(interrupted.pk), str(finished.pk)],
+                         [r.get_attribute("data-object-id") for r in rows])
+        self.assertIn("Interrupted", rows[0].text)
+        self.assertIn("3 sent, 0 refused, 0 waiting, 0 cancelled", rows[1].text)
+        chromium.screenshot(self.selenium, "progress-batch-list")
+        rows[1].find_element(By.LINK_TEXT, "Watch progress").click()
+        WebDriverWait(self.selenium, WAIT).until(
+            lambda d: d.find_elements(By.ID, "evac-items"))
+        self.assertIn(str(finished.pk), self.selenium.current_url)

@@ -1,0 +1,381 @@
+"""The Evacuations panel: batch list, progress page, JSON endpoint and actions.
+
+Horizon style (``BaseAdminViewTests``), with Nova served by the progress tests' fake Nova
+over real HTTP: the views call the real API layer, whose compute endpoint is pointed at the
+fake. Submissions run inline (``submission._pool`` patched) so the in-memory test database
+stays in one thread.
+"""
+import json
+import os
+import re
+from unittest import mock
+
+from django.conf import settings
+from django.test import override_settings
+from requests.packages.urllib3.connection import HTTPConnection
+from django.urls import reverse
+
+from openstack_dashboard.test import helpers as test
+
+from evac_dashboard import models
+from evac_dashboard.api import client
+from evac_dashboard.api import nova
+from evac_dashboard.evacuation import batches
+from evac_dashboard.evacuation import request as evac_request
+from evac_dashboard.evacuation import submission
+from evac_dashboard.evacuation import tracking
+from tests.unit.batches.fakes import servers_on, still_in_use
+from tests.unit.batches.test_batches import ADMIN
+from tests.unit.progress.fakes import EvacuatingFakeNova
+
+INDEX_URL = reverse("horizon:admin:evac_batches:index")
+
+
+def url(name, batch):
+    return reverse("horizon:admin:evac_batches:" + name, args=[getattr(batch, "pk", batch)])
+
+
+AJAX = {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest", "HTTP_ACCEPT": "application/json"}
+
+
+@override_settings(EVAC_NOVA_MICROVERSION=None, EVAC_PROGRESS_CACHE_SECONDS=0)
+class FakeNovaViewTests(test.BaseAdminViewTests):
+    """Base: a fake Nova per test; the API layer's compute endpoint points at it."""
+
+    max_limit = 1000
+
+    def setUp(self):
+        super().setUp()
+        # Horizon's TestCase refuses real HTTP (to catch unmocked API calls); here the API
+        # layer is meant to reach the fake Nova on 127.0.0.1.
+        HTTPConnection.connect = self._real_conn_request
+        client.forget_versions()
+        tracking.forget_cache()
+        self.nova = EvacuatingFakeNova(max_limit=self.max_limit).start()
+        self.addCleanup(self.nova.stop)
+        self.addCleanup(client.forget_versions)
+        for target, name, value in (
+                (client, "compute_endpoint", self.nova.endpoint),
+                (nova, "project_names", {"p1": "demo"})):
+            patcher = mock.patch.object(target, name, return_value=value)
+            patcher.start()
+            self.addCleanup(patcher.stop)
+        patcher = mock.patch.object(submission, "_pool",
+                                    side_effect=lambda batch: submission.InlineExecutor())
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def make_batch(self, count=3, host="cmp1", submit=True, password=None, prefix="vm"):
+        servers = servers_on(host, count, prefix=prefix)
+        self.nova.add_servers(servers)
+        batch = batches.create_batch(
+            kind=models.EvacuationBatch.KIND_HOST, source_host=host, servers=servers,
+            options=evac_request.EvacuateOptions(admin_password=password),
+            microversion="2.94", initiator=ADMIN)
+        if submit:
+            submission.start(batch, submission.Credentials.from_request(
+                self._creds_request()), password=password,
+                executor=submission.InlineExecutor())
+            batch.refresh_from_db()
+        return batch
+
+    def _creds_request(self):
+        from tests.unit.batches.fakes import fake_request
+        return fake_request(self.nova.endpoint)
+
+    def poll(self, batch):
+        res = self.client.get(url("progress", batch), **AJAX)
+        self.assertEqual(200, res.status_code, res.content[:500])
+        return json.loads(res.content)
+
+
+class ProgressPageTests(FakeNovaViewTests):
+    def test_page_shows_every_row_with_state_text_and_icon(self):
+        batch = self.make_batch(3)
+        ids = [i.instance_id for i in batch.items.order_by("position")]
+        self.nova.finish_all()
+        self.nova.step(ids[1], to=3)  # back to rebuild_spawning for this one
+        self.nova.fail(ids[2])
+        res = self.client.get(url("detail", batch))
+        self.assertTemplateUsed(res, "evac_dashboard/batches/detail.html")
+        html = res.content.decode()
+        for text in ("cmp1-vm000", "cmp1-vm001", "cmp1-vm002", "Done", "Rebuilding", "Failed",
+                     "fa-check-circle", "fa-refresh", "fa-times-circle", "rebuild_spawning",
+                     "No valid host was found", "The scheduler found no host", "on cmp2",
+                     'data-poll-url="%s"' % url("progress", batch), "demo"):
+            self.assertTrue(text in html, text)
+        # No inline script in the page's own markup; the script is a compressed static file.
+        page = html.split('id="evac-progress"', 1)[1].split("</table>")[0]
+        self.assertNotIn("<script", page)
+        bundle = re.findall(r'<script src="/static/(CACHE/js/output\.[0-9a-f]+\.js)"', html)[-1]
+        with open(os.path.join(settings.COMPRESS_ROOT, bundle), encoding="utf-8") as handle:
+            self.assertIn("evac-progress-stages:", handle.read())
+        self.assertEqual(["done", "rebuilding", "failed"],
+                         [r["state"] for r in res.context["rows"]])
+
+    def test_page_of_an_unknown_batch_is_404(self):
+        res = self.client.get(url("detail", "not-a-uuid"))
+        self.assertEqual(404, res.status_code)
+
+    def test_page_renders_when_nova_is_down(self):
+        batch = self.make_batch(2)
+        self.nova.servers_status = 503
+        res = self.client.get(url("detail", batch))
+        self.assertEqual(200, res.status_code)
+        self.assertIn("Nova could not be read", res.content.decode())
+
+    def test_index_lists_active_batches_first_with_a_link(self):
+        finished = self.make_batch(2, host="cmp1")
+        active = self.make_batch(2, host="cmp2", submit=False)
+        res = self.client.get(INDEX_URL)
+        self.assertTemplateUsed(res, "evac_dashboard/batches/index.html")
+        rows = res.context["table"].data
+        self.assertEqual([active.pk, finished.pk], [b.pk for b in rows])
+        html = res.content.decode()
+        self.assertIn(url("detail", finished), html)
+        self.assertIn("Watch progress", html)
+        self.assertIn("2 sent, 0 refused, 0 waiting, 0 cancelled", html)
+
+
+class ProgressJsonTests(FakeNovaViewTests):
+    def test_schema(self):
+        batch = self.make_batch(2)
+        self.nova.finish_all()
+        data = self.poll(batch)
+        self.assertEqual({"batch", "summary", "final", "resume", "nova", "poll", "now",
+                          "items"}, set(data))
+        self.assertEqual(str(batch.pk), data["batch"]["id"])
+        self.assertTrue(data["final"])
+        self.assertEqual(tracking.DEFAULT_POLL_INTERVAL_SECONDS,
+                         data["poll"]["interval_seconds"])
+        self.assertEqual(tracking.NOVA_CALLS_PER_POLL, data["poll"]["nova_calls_per_poll"])
+        row = data["items"][0]
+        for key in ("id", "instance_id", "name", "project_id", "from_host", "to_host", "state",
+                    "state_label", "stage", "label", "status", "task_state",
+                    "migration_status", "since", "since_seconds", "stages", "fault_message",
+                    "advice", "attempt", "can_retry", "can_cancel", "cleaned_up"):
+            self.assertIn(key, row)
+        self.assertEqual("no-store", self.client.get(url("progress", batch))["Cache-Control"])
+        zipped = self.client.get(url("progress", batch), HTTP_ACCEPT_ENCODING="gzip", **AJAX)
+        self.assertEqual("gzip", zipped["Content-Encoding"])
+
+    def test_unknown_or_malformed_batch_is_a_json_404(self):
+        for bad in ("nope", "00000000-0000-0000-0000-000000000000"):
+            res = self.client.get(url("progress", bad), **AJAX)
+            self.assertEqual(404, res.status_code)
+            self.assertEqual("not_found", json.loads(res.content)["code"])
+
+    def test_nova_failure_is_inside_the_document_not_a_500(self):
+        batch = self.make_batch(2)
+        self.nova.servers_status = 500
+        data = self.poll(batch)
+        self.assertFalse(data["nova"]["ok"])
+        self.assertIn("servers broke", data["nova"]["error"])
+
+
+class CallCountTests(FakeNovaViewTests):
+    """The issue's requirement: a poll costs the same for 10 and 500 instances, at most 3.
+
+    Page size: the fake serves 1000 records per page (Nova's default ``max_limit``), so
+    neither list is paged here; ``PagingTests`` shows what paging adds (per 1000 records of
+    the cloud's changes, never per instance).
+    """
+
+    def _cost_of_a_poll(self, batch, cold):
+        if cold:
+            client.forget_versions()  # worst case: the microversion is discovered again
+        before = len(self.nova.requests)
+        data = self.poll(batch)
+        calls = self.nova.requests[before:]
+        self.assertTrue(data["nova"]["ok"])
+        return [(r.method, r.path) for r in calls], data
+
+    def test_10_and_500_instances_cost_the_same_nova_calls(self):
+        small = self.make_batch(10, host="cmp1", prefix="s")
+        large = self.make_batch(500, host="cmp3", prefix="l")
+        self.nova.step_all(to=3)
+        costs = {}
+        for name, batch in (("10", small), ("500", large)):
+            for cold in (True, False):
+                calls, data = self._cost_of_a_poll(batch, cold)
+                costs[(name, cold)] = calls
+                self.assertEqual(int(name), len(data["items"]))
+                self.assertEqual(["rebuilding"] * int(name),
+                                 [r["state"] for r in data["items"]])
+        print("Nova calls per poll:", {k: len(v) for k, v in costs.items()})
+        self.assertEqual(costs[("10", True)], costs[("500", True)])
+        self.assertEqual(costs[("10", False)], costs[("500", False)])
+        self.assertLessEqual(len(costs[("500", True)]), tracking.MAX_NOVA_CALLS_PER_POLL)
+        self.assertEqual(tracking.MAX_NOVA_CALLS_PER_POLL, len(costs[("500", True)]))
+        self.assertEqual(tracking.NOVA_CALLS_PER_POLL, len(costs[("500", False)]))
+        self.assertEqual([("GET", "/v2.1/os-migrations"), ("GET", "/v2.1/servers/detail")],
+                         costs[("500", False)])
+        self.assertTrue(all(method == "GET" for method, _path in costs[("500", True)]))
+
+    @override_settings(EVAC_PROGRESS_CACHE_SECONDS=60)
+    def test_observers_of_one_batch_share_a_nova_read(self):
+        batch = self.make_batch(5)
+        client.negotiated_version(self._creds_request())  # warm the version cache
+        before = len(self.nova.requests)
+        for _observer in range(5):
+            self.poll(batch)
+        self.assertEqual(tracking.NOVA_CALLS_PER_POLL, len(self.nova.requests) - before)
+
+
+class PagingTests(FakeNovaViewTests):
+    max_limit = 100  # a small page to show what paging costs
+
+    def test_paging_follows_the_cloud_s_records_not_the_batch_size(self):
+        batch = self.make_batch(250)
+        self.poll(batch)  # warm the version cache
+        before = len(self.nova.requests)
+        data = self.poll(batch)
+        self.assertEqual(250, len([r for r in data["items"] if r["state"] == "rebuilding"]))
+        calls = self.nova.requests[before:]
+        # 250 changed servers and 250 records: 3 pages each at 100 per page.
+        self.assertEqual(3, len([r for r in calls if r.path.endswith("/servers/detail")]))
+        self.assertEqual(3, len([r for r in calls if r.path.endswith("/os-migrations")]))
+
+
+class ActionTests(FakeNovaViewTests):
+    def post(self, name, batch, ajax=True, **data):
+        extra = AJAX if ajax else {}
+        return self.client.post(url(name, batch), data, **extra)
+
+    def test_retry_a_refused_item_is_a_new_attempt_of_the_same_item(self):
+        batch = self.make_batch(3, submit=False)
+        refused = batch.items.order_by("position")[1]
+        self.nova.refusals[refused.instance_id] = still_in_use("cmp1")
+        submission.start(batch, submission.Credentials.from_request(self._creds_request()),
+                         executor=submission.InlineExecutor())
+        self.assertEqual(3, len(self.nova.evacuations()))
+        row = {r["id"]: r for r in self.poll(batch)["items"]}[refused.pk]
+        self.assertTrue(row["can_retry"])
+        del self.nova.refusals[refused.instance_id]
+
+        res = self.post("retry", batch, item=str(refused.pk))
+
+        self.assertEqual(200, res.status_code, res.content)
+        self.assertTrue(json.loads(res.content)["ok"])
+        refused.refresh_from_db()
+        self.assertEqual((2, "submitted"), (refused.attempt, refused.submit_state))
+        self.assertEqual("", refused.error_message)
+        self.assertEqual(4, len(self.nova.evacuations()))
+        self.assertEqual(refused.instance_id, self.nova.evacuated_ids()[-1])
+        self.assertEqual(3, batch.items.count())  # same item, not a new one
+        batch.refresh_from_db()
+        self.assertEqual("finished", batch.state)
+        self.assertIsNone(batch.active_source_host)
+        row = {r["id"]: r for r in self.poll(batch)["items"]}[refused.pk]
+        self.assertEqual(("rebuilding", 2), (row["state"], row["attempt"]))
+
+    def test_retry_an_evacuation_that_failed_in_nova(self):
+        batch = self.make_batch(2)
+        failed = batch.items.order_by("position")[0]
+        self.nova.fail(failed.instance_id, "error")
+        res = self.post("retry", batch)  # no item: every failed one
+        self.assertEqual(200, res.status_code, res.content)
+        # Sent again although Nova has an (errored) evacuation record since the batch began.
+        self.assertEqual([failed.instance_id], self.nova.evacuated_ids()[2:])
+        failed.refresh_from_db()
+        self.assertEqual(2, failed.attempt)
+        row = {r["id"]: r for r in self.poll(batch)["items"]}[failed.pk]
+        self.assertEqual("rebuilding", row["state"])
+        self.assertIsNone(row["fault_message"])
+
+    def test_retry_refusals_are_json_errors(self):
+        batch = self.make_batch(2)
+        done = batch.items.order_by("position")[0]
+        self.nova.finish_all()
+        for data, code, words in (
+                ({"item": str(done.pk)}, 409, "Only failed instances"),
+                ({"item": "999999"}, 409, "No such item"),
+                ({"item": "abc"}, 400, "numbers"),
+                ({}, 409, "No instance of this batch has failed")):
+            res = self.post("retry", batch, **data)
+            self.assertEqual(code, res.status_code)
+            self.assertIn(words, json.loads(res.content)["error"])
+        self.assertEqual(2, len(self.nova.evacuations()))
+
+    def test_retry_while_submitting_is_refused(self):
+        batch = self.make_batch(2, submit=False)
+        batches.claim(batch, submission.worker_name())
+        res = self.post("retry", batch)
+        self.assertEqual(409, res.status_code)
+        self.assertIn("still being submitted", json.loads(res.content)["error"])
+
+    def test_retry_needs_the_password_again(self):
+        batch = self.make_batch(1, password="Pw-123456")
+        self.nova.fail(batch.items.get().instance_id)
+        res = self.post("retry", batch)
+        self.assertEqual(409, res.status_code)
+        self.assertIn("admin password", json.loads(res.content)["error"])
+        res = self.post("retry", batch, password="Pw-123456")
+        self.assertEqual(200, res.status_code, res.content)
+        self.assertEqual("Pw-123456", self.nova.evacuations()[-1].body["evacuate"]["adminPass"])
+
+    def test_retry_keeps_one_active_batch_per_host(self):
+        batch = self.make_batch(1)
+        self.nova.fail(batch.items.get().instance_id)
+        other = batches.create_batch(
+            kind="host", source_host="cmp1", servers=servers_on("cmp1", 1, prefix="x"),
+            options=evac_request.EvacuateOptions(), microversion="2.94", initiator=ADMIN)
+        res = self.post("retry", batch)
+        self.assertEqual(409, res.status_code)
+        self.assertIn("already in progress", json.loads(res.content)["error"])
+        item = batch.items.get()
+        self.assertEqual((1, "submitted"), (item.attempt, item.submit_state))
+        batch.refresh_from_db()
+        self.assertEqual("finished", batch.state)
+        self.assertEqual(other.pk, batches.active_batch("cmp1").pk)
+
+    def test_cancel_one_waiting_item_and_all_waiting_items(self):
+        batch = self.make_batch(4, submit=False)
+        first = batch.items.order_by("position")[0]
+        res = self.post("cancel", batch, item=str(first.pk))
+        self.assertEqual(200, res.status_code, res.content)
+        first.refresh_from_db()
+        self.assertEqual("cancelled", first.submit_state)
+        res = self.post("cancel", batch, item=str(first.pk))
+        self.assertEqual(409, res.status_code)
+        res = self.post("cancel", batch, ajax=False)  # a plain form post: redirect back
+        self.assertRedirectsNoFollow(res, url("detail", batch))
+        self.assertEqual(4, batch.items.filter(submit_state="cancelled").count())
+        self.assertEqual(["cancelled"] * 4, [r["state"] for r in self.poll(batch)["items"]])
+
+    def test_cancel_everything_left_of_an_interrupted_batch_finishes_it(self):
+        batch = self.make_batch(2, submit=False)
+        batches.claim(batch, "gone:1")
+        batches.finish_batch(batch.pk, "the worker stopped")
+        batch.refresh_from_db()
+        self.assertEqual("interrupted", batch.state)
+        self.post("cancel", batch)
+        batch.refresh_from_db()
+        self.assertEqual("cancelled", batch.state)
+        self.assertFalse(self.poll(batch)["resume"]["possible"])
+
+    def test_actions_on_unknown_batches_are_json_404(self):
+        for name in ("retry", "cancel", "resume"):
+            res = self.post(name, "11111111-1111-1111-1111-111111111111")
+            self.assertEqual(404, res.status_code)
+            self.assertEqual("not_found", json.loads(res.content)["code"])
+
+    def test_actions_are_post_only(self):
+        batch = self.make_batch(1, submit=False)
+        for name in ("retry", "cancel", "resume"):
+            self.assertEqual(405, self.client.get(url(name, batch)).status_code)
+
+
+class PermissionTests(test.TestCase):
+    """Horizon's plain ``TestCase`` user is a member (no admin role)."""
+
+    def test_non_admin_gets_no_json_and_changes_nothing(self):
+        batch = batches.create_batch(
+            kind="host", source_host="cmp1", servers=servers_on("cmp1", 1),
+            options=evac_request.EvacuateOptions(), microversion="2.94", initiator=ADMIN)
+        for res in (self.client.get(url("progress", batch), **AJAX),
+                    self.client.get(url("detail", batch)),
+                    self.client.post(url("cancel", batch), **AJAX),
+                    self.client.post(url("resume", batch), **AJAX)):
+            self.assertEqual(403, res.status_code)
+        self.assertEqual("pending", batch.items.get().submit_state)

@@ -1,0 +1,205 @@
+"""The progress snapshot against a fake Nova over HTTP that plays evacuations forward."""
+from datetime import timedelta
+
+from django.utils import timezone
+import pytest
+
+from evac_dashboard.evacuation import batches
+from evac_dashboard.evacuation import request as evac_request
+from evac_dashboard.evacuation import submission
+from evac_dashboard.evacuation import tracking
+from evac_dashboard.models import EvacuationBatch, EvacuationItem
+from tests.unit.batches.fakes import fake_request, servers_on, still_in_use
+from tests.unit.batches.test_batches import ADMIN
+from tests.unit.progress.fakes import SEQUENCE
+
+pytestmark = pytest.mark.django_db
+
+
+def create(nova, count=3, host="cmp1", microversion="2.94", **options):
+    servers = servers_on(host, count)
+    nova.add_servers(servers)
+    return batches.create_batch(kind=EvacuationBatch.KIND_HOST, source_host=host,
+                                servers=servers,
+                                options=evac_request.EvacuateOptions(**options),
+                                microversion=microversion, initiator=ADMIN)
+
+
+def submit(nova, batch):
+    return submission.start(batch, submission.Credentials.from_request(
+        fake_request(nova.endpoint)), executor=submission.InlineExecutor())
+
+
+def snap(nova, batch):
+    return tracking.snapshot(fake_request(nova.endpoint), batch)
+
+
+def rows_by_name(data):
+    return {row["name"]: row for row in data["items"]}
+
+
+def test_before_anything_is_sent_rows_come_from_the_batch(evac_nova):
+    batch = create(evac_nova)
+    data = snap(evac_nova, batch)
+    assert data["nova"]["ok"] and data["nova"]["calls"] == tracking.NOVA_CALLS_PER_POLL
+    assert [r["state"] for r in data["items"]] == ["pending"] * 3
+    row = data["items"][0]
+    # Nova has not changed these servers since the batch began: shown from stored data.
+    assert row["nova_seen"] is False and row["status"] is None
+    assert row["from_host"] == "cmp1" and row["to_host"] is None
+    assert row["can_cancel"] and not row["can_retry"]
+    assert row["stages"] == ["pending"]
+    assert data["summary"]["counts"]["pending"] == 3 and data["summary"]["percent"] == 0
+    assert not data["final"]
+    assert data["batch"]["state"] == "pending"
+
+
+def test_an_evacuation_goes_through_nova_s_stages(evac_nova):
+    batch = create(evac_nova, count=1)
+    submit(evac_nova, batch)
+    instance = batch.items.get().instance_id
+    seen = []
+    for index, (migration_status, status, task, moved) in enumerate(SEQUENCE):
+        if index:
+            evac_nova.step(instance)
+        row = snap(evac_nova, batch)["items"][0]
+        seen.append((row["state"], row["label"], row["migration_status"], row["status"],
+                     row["task_state"]))
+    assert seen == [
+        ("rebuilding", "rebuilding", "accepted", "REBUILD", "rebuilding"),
+        ("rebuilding", "rebuilding", "pre-migrating", "REBUILD", "rebuilding"),
+        ("rebuilding", "rebuild_block_device_mapping", "pre-migrating", "REBUILD",
+         "rebuild_block_device_mapping"),
+        ("rebuilding", "rebuild_spawning", "pre-migrating", "REBUILD", "rebuild_spawning"),
+        # task_state None while the host has not switched yet: not done.
+        ("rebuilding", "finishing", "pre-migrating", "ACTIVE", None),
+        ("done", "done", "done", "ACTIVE", None),
+    ]
+    row = snap(evac_nova, batch)["items"][0]
+    assert row["to_host"] == "cmp2" and row["host"] == "cmp2" and row["final"]
+    assert row["stages"] == ["submitted", "rebuilding", "rebuild_block_device_mapping",
+                             "rebuild_spawning", "done"]
+    assert not row["cleaned_up"] and not row["stopped"]
+
+
+def test_done_needs_the_record_done_and_the_host_switched(evac_nova):
+    batch = create(evac_nova, count=1)
+    submit(evac_nova, batch)
+    instance = batch.items.get().instance_id
+    evac_nova.step(instance, to=len(SEQUENCE) - 1)
+    evac_nova.server(instance)["OS-EXT-SRV-ATTR:host"] = "cmp1"  # record done, host not yet
+    assert snap(evac_nova, batch)["items"][0]["state"] == "rebuilding"
+
+
+def test_source_cleanup_shows_as_completed(evac_nova):
+    batch = create(evac_nova, count=2)
+    submit(evac_nova, batch)
+    evac_nova.finish_all()
+    data = snap(evac_nova, batch)
+    assert data["final"] and data["summary"]["cleaned_up"] == 0
+    evac_nova.cleanup("cmp1")
+    data = snap(evac_nova, batch)
+    assert all(r["cleaned_up"] and r["migration_status"] == "completed" and r["state"] == "done"
+               for r in data["items"])
+    assert data["summary"]["cleaned_up"] == 2
+
+
+def test_left_stopped_with_2_95_shows_the_stop(evac_nova):
+    evac_nova.stopped_after = True
+    batch = create(evac_nova, count=1, microversion="2.95", keep_running=False)
+    submit(evac_nova, batch)
+    evac_nova.finish_all()
+    row = snap(evac_nova, batch)["items"][0]
+    assert row["state"] == "done" and row["status"] == "SHUTOFF" and row["stopped"]
+    assert row["stages"][-2:] == ["done", "stopped"]
+
+
+def test_failed_in_nova_shows_fault_and_advice(evac_nova):
+    batch = create(evac_nova, count=2)
+    submit(evac_nova, batch)
+    first, second = [i.instance_id for i in batch.items.order_by("position")]
+    evac_nova.fail(first, "error")
+    evac_nova.fail(second, "failed")
+    rows = {r["instance_id"]: r for r in snap(evac_nova, batch)["items"]}
+    assert rows[first]["state"] == "failed"
+    assert rows[first]["fault_message"].startswith("No valid host was found")
+    assert rows[first]["advice"]["code"] == "no_valid_host"
+    assert rows[first]["advice"]["nova_message"].startswith("No valid host")
+    assert rows[second]["state"] == "failed" and rows[second]["fault_message"] is None
+    assert rows[second]["advice"]["code"] == "target_refused"
+    assert rows[first]["can_retry"] and rows[second]["can_retry"]  # the batch is finished
+
+
+def test_refused_request_shows_nova_s_message_and_advice(evac_nova):
+    batch = create(evac_nova, count=2)
+    refused = batch.items.order_by("position")[1].instance_id
+    evac_nova.refusals[refused] = still_in_use("cmp1")
+    submit(evac_nova, batch)
+    row = {r["instance_id"]: r for r in snap(evac_nova, batch)["items"]}[refused]
+    assert row["state"] == "failed" and row["submit_state"] == "submit_failed"
+    assert row["advice"]["code"] == "source_still_up"
+    assert "Force Down" in row["advice"]["text"]
+    assert row["advice"]["nova_message"] == "Compute service of cmp1 is still in use."
+    assert row["can_retry"]
+
+
+def test_deleted_server_is_failed_and_not_retryable(evac_nova):
+    batch = create(evac_nova, count=1)
+    submit(evac_nova, batch)
+    evac_nova.delete(batch.items.get().instance_id)
+    row = snap(evac_nova, batch)["items"][0]
+    assert row["state"] == "failed" and row["deleted"] and not row["can_retry"]
+
+
+def test_summary_counts_and_final(evac_nova):
+    batch = create(evac_nova, count=5)
+    submit(evac_nova, batch)
+    ids = [i.instance_id for i in batch.items.order_by("position")]
+    evac_nova.step(ids[0], to=len(SEQUENCE) - 1)
+    evac_nova.step(ids[1], to=2)
+    evac_nova.fail(ids[2])
+    data = snap(evac_nova, batch)
+    counts = data["summary"]["counts"]
+    assert (counts["done"], counts["rebuilding"], counts["failed"]) == (1, 3, 1)
+    assert data["summary"]["final_count"] == 2 and data["summary"]["percent"] == 40
+    assert not data["final"]
+    evac_nova.finish_all()
+    data = snap(evac_nova, batch)
+    assert data["final"] and data["summary"]["counts"]["done"] == 4
+    assert data["summary"]["retryable"] == 1
+
+
+def test_nova_failure_is_reported_not_raised(evac_nova):
+    batch = create(evac_nova, count=2)
+    submit(evac_nova, batch)
+    evac_nova.servers_status = 503
+    data = snap(evac_nova, batch)
+    assert data["nova"]["ok"] is False and "servers broke" in data["nova"]["error"]
+    assert [r["state"] for r in data["items"]] == ["submitted", "submitted"]
+    assert not data["final"]
+
+
+def test_time_in_current_state(evac_nova):
+    batch = create(evac_nova, count=2)
+    waiting = batch.items.order_by("position")[1]
+    EvacuationItem.objects.filter(pk=waiting.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=5))
+    rows = {r["id"]: r for r in snap(evac_nova, batch)["items"]}
+    assert 300 <= rows[waiting.pk]["since_seconds"] < 360  # pending for 5 minutes
+    submit(evac_nova, batch)
+    data = snap(evac_nova, batch)
+    assert all(0 <= r["since_seconds"] < 60 and r["since"].endswith("Z")
+               for r in data["items"])  # rebuilding since Nova changed the server
+    assert data["summary"]["elapsed_seconds"] < 60
+
+
+def test_old_evacuations_of_the_same_server_are_ignored(evac_nova):
+    batch = create(evac_nova, count=1)
+    instance = batch.items.get().instance_id
+    long_ago = (timezone.now() - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    evac_nova.migrations.append({
+        "id": 1, "uuid": "old", "instance_uuid": instance, "source_compute": "cmp1",
+        "dest_compute": "cmp3", "status": "done", "migration_type": "evacuation",
+        "created_at": long_ago, "updated_at": (timezone.now()).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    row = snap(evac_nova, batch)["items"][0]
+    assert row["migration_status"] is None and row["state"] == "pending"
