@@ -60,8 +60,12 @@ def _database():
             "PASSWORD": db.get("password", ""),
             "OPTIONS": {"charset": "utf8mb4"},
         }
+    # The background submission writes while requests read and write: let sqlite writers
+    # wait for each other (and take the write lock up front) instead of failing with
+    # "database is locked". Several Horizon nodes should share MySQL instead.
     return {"ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.path.join(RUN_DIR, "evac_dashboard.sqlite3")}
+            "NAME": os.path.join(RUN_DIR, "evac_dashboard.sqlite3"),
+            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"}}
 
 
 DATABASES = {"default": _database()}
