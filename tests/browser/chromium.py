@@ -46,3 +46,26 @@ def screenshot(driver, name):
     time.sleep(0.5)  # let the page re-lay out at the new size
     driver.save_screenshot(path)
     return path
+
+
+def admin_test_case():
+    """Horizon's SeleniumAdminTestCase (admin user, mocked Keystone) driving Debian chromium.
+
+    Built lazily so importing this module needs no Django settings.
+    """
+    from openstack_dashboard.test import helpers
+
+    class ChromiumAdminTestCase(helpers.SeleniumAdminTestCase):
+        window_height = 1000
+
+        @classmethod
+        def setUpClass(cls):
+            super().setUpClass()
+            cls.selenium = make_driver(height=cls.window_height)
+
+        @classmethod
+        def tearDownClass(cls):
+            cls.selenium.quit()
+            super().tearDownClass()
+
+    return ChromiumAdminTestCase

@@ -11,7 +11,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 from django.test.utils import override_settings
 from django.utils import timezone as dj_timezone
 
-from openstack_dashboard.test import helpers
 
 from evac_dashboard import audit
 from evac_dashboard.api import history as history_api
@@ -76,16 +75,7 @@ def outage_story():
     return batch
 
 
-class HistoryPageBrowserTests(helpers.SeleniumAdminTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.selenium = chromium.make_driver()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.selenium.quit()
-        super().tearDownClass()
+class HistoryPageBrowserTests(chromium.admin_test_case()):
 
     def setUp(self):
         super().setUp()

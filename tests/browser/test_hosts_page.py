@@ -6,7 +6,6 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from openstack_dashboard.test import helpers
 
 from evac_dashboard.api import nova
 from tests.browser import chromium
@@ -30,16 +29,7 @@ def demo_cloud():
     return [h[0] for h in hosts], [h[1] for h in hosts]
 
 
-class HostsPageBrowserTests(helpers.SeleniumAdminTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.selenium = chromium.make_driver()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.selenium.quit()
-        super().tearDownClass()
+class HostsPageBrowserTests(chromium.admin_test_case()):
 
     def setUp(self):
         super().setUp()

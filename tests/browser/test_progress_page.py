@@ -14,7 +14,6 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from openstack_dashboard.test import helpers
 
 from evac_dashboard import models
 from evac_dashboard.api import client
@@ -52,16 +51,8 @@ def full_screenshot(driver, name):
 
 @override_settings(EVAC_NOVA_MICROVERSION=None, EVAC_PROGRESS_CACHE_SECONDS=0,
                    EVAC_PROGRESS_POLL_SECONDS=1)
-class ProgressPageBrowserTests(helpers.SeleniumAdminTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.selenium = chromium.make_driver(height=1700)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.selenium.quit()
-        super().tearDownClass()
+class ProgressPageBrowserTests(chromium.admin_test_case()):
+    window_height = 1700
 
     def setUp(self):
         super().setUp()

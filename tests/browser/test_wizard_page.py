@@ -6,7 +6,6 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from openstack_dashboard.test import helpers
 
 from evac_dashboard import models
 from evac_dashboard.api import nova
@@ -20,16 +19,7 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not chromium.available(), reason="needs Debian chromium")]
 
 
-class WizardBrowserTests(helpers.SeleniumAdminTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.selenium = chromium.make_driver()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.selenium.quit()
-        super().tearDownClass()
+class WizardBrowserTests(chromium.admin_test_case()):
 
     def setUp(self):
         super().setUp()

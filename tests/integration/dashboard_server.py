@@ -54,3 +54,17 @@ def running_dashboard(run_dir, keystone_url, extra_env=None):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def login(browser, dashboard, user):
+    """Log in through Horizon's login form (a real Keystone login) in a selenium browser."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(dashboard + "/auth/login/")
+    WebDriverWait(browser, 120).until(EC.presence_of_element_located((By.ID, "id_username")))
+    browser.find_element(By.ID, "id_username").send_keys(user["username"])
+    browser.find_element(By.ID, "id_password").send_keys(user["password"])
+    browser.find_element(By.ID, "loginBtn").click()
+    WebDriverWait(browser, 120).until(lambda d: "/auth/login" not in d.current_url)

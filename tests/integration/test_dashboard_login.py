@@ -5,7 +5,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser import chromium
-from tests.integration.dashboard_server import running_dashboard
+from tests.integration.dashboard_server import login, running_dashboard
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser,
               pytest.mark.skipif(not chromium.available(), reason="needs Debian chromium")]
@@ -27,15 +27,6 @@ def browser():
     driver = chromium.make_driver()
     yield driver
     driver.quit()
-
-
-def login(browser, dashboard, user):
-    browser.get(dashboard + "/auth/login/")
-    WebDriverWait(browser, 120).until(EC.presence_of_element_located((By.ID, "id_username")))
-    browser.find_element(By.ID, "id_username").send_keys(user["username"])
-    browser.find_element(By.ID, "id_password").send_keys(user["password"])
-    browser.find_element(By.ID, "loginBtn").click()
-    WebDriverWait(browser, 120).until(lambda d: "/auth/login" not in d.current_url)
 
 
 def test_admin_logs_in_through_keystone_and_sees_the_hosts(browser, dashboard, cloud_config):

@@ -29,7 +29,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser import chromium
-from tests.integration.dashboard_server import REPO, free_port, wait_for_http
+from tests.integration.dashboard_server import login, REPO, free_port, wait_for_http
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser,
               pytest.mark.usefixtures("restore_cloud"),
@@ -117,15 +117,6 @@ def browser():
 
 
 # ----------------------------------------------------------------------------- helpers
-
-def login(browser, url, user):
-    browser.get(url + "/auth/login/")
-    WebDriverWait(browser, 120).until(EC.presence_of_element_located((By.ID, "id_username")))
-    browser.find_element(By.ID, "id_username").send_keys(user["username"])
-    browser.find_element(By.ID, "id_password").send_keys(user["password"])
-    browser.find_element(By.ID, "loginBtn").click()
-    WebDriverWait(browser, 120).until(lambda d: "/auth/login" not in d.current_url)
-
 
 def servers_by_host(nova):
     found = {}

@@ -7,8 +7,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser import chromium
-from tests.integration.dashboard_server import running_dashboard
-from tests.integration.test_dashboard_login import login
+from tests.integration.dashboard_server import login, running_dashboard
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser,
               pytest.mark.usefixtures("restore_cloud"),
