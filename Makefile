@@ -63,3 +63,9 @@ test: unit integration
 clean:
 	-$(CLOUD) down
 	rm -rf $(VENV) .run .artifacts
+
+# Evacuation benchmark on the local cloud (~35-40 min at the defaults; see docs/benchmark.md).
+# BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--servers 30 --repeats 3".
+.PHONY: bench
+bench: system venv cloud
+	$(VPY) tools/bench_evacuate.py $(BENCH_ARGS)
