@@ -129,34 +129,42 @@ def _legacy_version(version):
 
 
 @profiler.trace
-def force_down(request, service, forced=True):
+def force_down(request, service, forced=True, request_ids=None):
     """Set (or with ``forced=False`` unset) a compute service's ``forced_down`` flag.
 
     ``service`` is the service's dict from ``GET /os-services`` (``api.nova.service_get``).
     From 2.53 this is ``PUT /os-services/{uuid}``; 2.11 to 2.52 use
     ``PUT /os-services/force-down`` with host and binary. Nova refuses to unset it (400,
     advice ``force_up_blocked``) while ``done`` evacuation records remain for the host.
-    Returns the service as Nova answered it.
+    Returns the service as Nova answered it; Nova's request id is appended to
+    ``request_ids`` when a list is given (the audit record keeps it).
     """
     version, by_uuid = _service_version(request)
     if _uses_uuid(service, by_uuid):
         nova_client = client.novaclient(request, version=version, write=True)
-        _resp, body = _send(nova_client, "PUT", "/os-services/%s" % service["id"],
-                            {"forced_down": bool(forced)})
+        response, body = _send(nova_client, "PUT", "/os-services/%s" % service["id"],
+                               {"forced_down": bool(forced)})
     else:
         nova_client = client.novaclient(request, version=_legacy_version(version), write=True)
-        _resp, body = _send(nova_client, "PUT", "/os-services/force-down", {
+        response, body = _send(nova_client, "PUT", "/os-services/force-down", {
             "host": service["host"], "binary": service.get("binary", nova.COMPUTE_BINARY),
             "forced_down": bool(forced)})
+    return _service_answer(response, body, request_ids)
+
+
+def _service_answer(response, body, request_ids):
+    if request_ids is not None and request_id(response):
+        request_ids.append(request_id(response))
     return (body or {}).get("service", {})
 
 
 @profiler.trace
-def set_service_status(request, service, enabled, reason=None):
+def set_service_status(request, service, enabled, reason=None, request_ids=None):
     """Enable or disable a compute service; a disable may give a reason (kept by Nova).
 
     From 2.53 ``PUT /os-services/{uuid}``; before that ``PUT /os-services/enable``,
-    ``/disable`` or ``/disable-log-reason``. Returns the service as Nova answered it.
+    ``/disable`` or ``/disable-log-reason``. Returns the service as Nova answered it
+    (``request_ids`` as for ``force_down``).
     """
     version = client.negotiated_version(request)
     reason = (reason or "").strip() or None
@@ -167,15 +175,15 @@ def set_service_status(request, service, enabled, reason=None):
         if reason:
             update["disabled_reason"] = reason
         nova_client = client.novaclient(request, version=version, write=True)
-        _resp, body = _send(nova_client, "PUT", "/os-services/%s" % service["id"], update)
+        response, body = _send(nova_client, "PUT", "/os-services/%s" % service["id"], update)
     else:
         action = "enable" if enabled else ("disable-log-reason" if reason else "disable")
         update = {"host": service["host"], "binary": service.get("binary", nova.COMPUTE_BINARY)}
         if reason:
             update["disabled_reason"] = reason
         nova_client = client.novaclient(request, version=_legacy_version(version), write=True)
-        _resp, body = _send(nova_client, "PUT", "/os-services/" + action, update)
-    return (body or {}).get("service", {})
+        response, body = _send(nova_client, "PUT", "/os-services/" + action, update)
+    return _service_answer(response, body, request_ids)
 
 
 @profiler.trace

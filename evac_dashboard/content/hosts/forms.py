@@ -60,12 +60,13 @@ class ForceDownForm(HostServiceForm):
         return data
 
     def call_nova(self, request):
-        with self.audited(request, audit.FORCE_DOWN):
-            actions.force_down(request, self.service, True)
+        with self.audited(request, audit.FORCE_DOWN) as record:
+            actions.force_down(request, self.service, True, record.request_ids_seen)
         if self.cleaned_data.get("disable") and self.service.get("status") == "enabled":
             reason = self.cleaned_data.get("reason") or None
-            with self.audited(request, audit.DISABLE, reason=reason):
-                actions.set_service_status(request, self.service, False, reason)
+            with self.audited(request, audit.DISABLE, reason=reason) as record:
+                actions.set_service_status(request, self.service, False, reason,
+                                           record.request_ids_seen)
 
     def success_message(self):
         return _("%s is forced down: Nova now treats it as fenced, and its instances can be "
@@ -74,8 +75,8 @@ class ForceDownForm(HostServiceForm):
 
 class UnsetForceDownForm(HostServiceForm):
     def call_nova(self, request):
-        with self.audited(request, audit.UNSET_FORCE_DOWN):
-            actions.force_down(request, self.service, False)
+        with self.audited(request, audit.UNSET_FORCE_DOWN) as record:
+            actions.force_down(request, self.service, False, record.request_ids_seen)
 
     def success_message(self):
         return _("%s is no longer forced down. Enable its service when it should take new "
@@ -87,8 +88,9 @@ class DisableServiceForm(HostServiceForm):
 
     def call_nova(self, request):
         reason = self.cleaned_data.get("reason") or None
-        with self.audited(request, audit.DISABLE, reason=reason):
-            actions.set_service_status(request, self.service, False, reason)
+        with self.audited(request, audit.DISABLE, reason=reason) as record:
+            actions.set_service_status(request, self.service, False, reason,
+                                       record.request_ids_seen)
 
     def success_message(self):
         return _("The compute service of %s is disabled.") % self.service["host"]
@@ -96,8 +98,9 @@ class DisableServiceForm(HostServiceForm):
 
 class EnableServiceForm(HostServiceForm):
     def call_nova(self, request):
-        with self.audited(request, audit.ENABLE):
-            actions.set_service_status(request, self.service, True)
+        with self.audited(request, audit.ENABLE) as record:
+            actions.set_service_status(request, self.service, True,
+                                       request_ids=record.request_ids_seen)
 
     def success_message(self):
         return _("The compute service of %s is enabled.") % self.service["host"]

@@ -33,14 +33,22 @@ class HostFormAuditTests(test.BaseAdminViewTests):
         service = factories.service("cmp1", state="down")
         self.mock_service_get.return_value = service
         seen = []
-        self.mock_force_down.side_effect = lambda *a: seen.append(
-            list(AuditRecord.objects.values_list("action", "outcome")))
+
+        def force_down(request, service, forced, request_ids):
+            seen.append(list(AuditRecord.objects.values_list("action", "outcome")))
+            request_ids.append("req-force-down")  # as actions.force_down does with Nova's
+
+        self.mock_force_down.side_effect = force_down
+        self.mock_set_service_status.side_effect = (
+            lambda request, service, enabled, reason, request_ids: request_ids.append(
+                "req-disable"))
         self.client.post(url("force_down"), {"host": "cmp1", "confirm_host": "cmp1",
                                              "disable": "on", "reason": "PSU dead"})
         self.assertEqual([[("force_down", "pending")]], seen)  # written before Nova
         records = list(AuditRecord.objects.order_by("id"))
-        self.assertEqual([("force_down", "succeeded"), ("disable", "succeeded")],
-                         [(r.action, r.outcome) for r in records])
+        self.assertEqual([("force_down", "succeeded", ["req-force-down"]),
+                          ("disable", "succeeded", ["req-disable"])],
+                         [(r.action, r.outcome, r.request_ids) for r in records])
         self.assertEqual({"reason": "PSU dead", "password_set": False}, records[1].options)
         self.assertTrue(all(r.source_host == "cmp1" and r.user_name == "test_user"
                             for r in records))

@@ -33,6 +33,7 @@ class WritableFakeNova(FakeNova):
         self.gate = None            # threading.Event holding every evacuate until set
         self.in_flight = 0
         self.max_in_flight = 0
+        self.issued_request_ids = []  # the x-openstack-request-id of every write, in order
         self._lock = threading.Lock()
 
     # --- inspection --------------------------------------------------------------------
@@ -60,6 +61,7 @@ class WritableFakeNova(FakeNova):
         """``(status, body, headers)`` for a POST or PUT."""
         request_id = "req-" + str(uuid.uuid4())
         headers = {"x-openstack-request-id": request_id, "x-compute-request-id": request_id}
+        self.issued_request_ids.append(request_id)
         if method == "POST" and path.startswith("/v2.1/servers/") and path.endswith("/action"):
             return self._evacuate(path.split("/")[-2], body, headers)
         if method == "PUT" and path.startswith("/v2.1/os-services/"):

@@ -115,6 +115,20 @@ def test_service_read_without_uuid_uses_the_legacy_call_on_a_new_cloud(fake_nova
     assert put.path == "/v2.1/os-services/force-down" and put.version == "2.52"
 
 
+@pytest.mark.parametrize("max_version, service_id", [("2.96", None), ("2.52", 7)])
+def test_service_updates_hand_back_novas_request_id(fake_nova, max_version, service_id):
+    fake_nova.max_version = max_version
+    service = _service(fake_nova)
+    if service_id:
+        service["id"] = service_id
+    seen = []
+    actions.force_down(fake_request(fake_nova.endpoint), service, True, seen)
+    actions.set_service_status(fake_request(fake_nova.endpoint), service, False, "fenced",
+                               request_ids=seen)
+    assert len(fake_nova.issued_request_ids) == 2
+    assert seen == fake_nova.issued_request_ids
+
+
 def test_force_down_needs_2_11(fake_nova):
     fake_nova.max_version = "2.10"
     with pytest.raises(actions.UnsupportedAction, match="2.11"):

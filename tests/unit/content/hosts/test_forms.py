@@ -41,9 +41,9 @@ class ForceDownTests(test.BaseAdminViewTests):
                                                    "disable": "on", "reason": "PSU dead"})
         self.assertNoFormErrors(res)
         self.assertRedirectsNoFollow(res, INDEX_URL)
-        self.mock_force_down.assert_called_once_with(test.IsHttpRequest(), service, True)
+        self.mock_force_down.assert_called_once_with(test.IsHttpRequest(), service, True, [])
         self.mock_set_service_status.assert_called_once_with(
-            test.IsHttpRequest(), service, False, "PSU dead")
+            test.IsHttpRequest(), service, False, "PSU dead", [])
 
     @test.create_mocks({nova: ["service_get"], actions: ["force_down", "set_service_status"]})
     def test_already_disabled_service_is_not_disabled_again(self):
@@ -69,7 +69,7 @@ class UnsetForceDownTests(test.BaseAdminViewTests):
         self.assertContains(res, "restart")
         self.assertContains(res, "Nova said: Unable to force up host cmp1")
         self.mock_force_down.assert_called_once_with(
-            test.IsHttpRequest(), self.mock_service_get.return_value, False)
+            test.IsHttpRequest(), self.mock_service_get.return_value, False, [])
 
     @test.create_mocks({nova: ["service_get"], actions: ["force_down"]})
     def test_success(self):
@@ -88,7 +88,7 @@ class ServiceStatusTests(test.BaseAdminViewTests):
         res = self.client.post(url("disable"), {"host": "cmp1", "reason": "maintenance"})
         self.assertRedirectsNoFollow(res, INDEX_URL)
         self.mock_set_service_status.assert_called_once_with(
-            test.IsHttpRequest(), service, False, "maintenance")
+            test.IsHttpRequest(), service, False, "maintenance", [])
 
     @test.create_mocks({nova: ["service_get"], actions: ["set_service_status"]})
     def test_enable(self):
@@ -96,7 +96,8 @@ class ServiceStatusTests(test.BaseAdminViewTests):
         self.mock_service_get.return_value = service
         res = self.client.post(url("enable"), {"host": "cmp1"})
         self.assertRedirectsNoFollow(res, INDEX_URL)
-        self.mock_set_service_status.assert_called_once_with(test.IsHttpRequest(), service, True)
+        self.mock_set_service_status.assert_called_once_with(test.IsHttpRequest(), service, True,
+                                                             request_ids=[])
 
     @test.create_mocks({nova: ["service_get"], actions: ["set_service_status"]})
     def test_unknown_host(self):
