@@ -64,8 +64,9 @@ clean:
 	-$(CLOUD) down
 	rm -rf $(VENV) .run .artifacts
 
-# Evacuation benchmark on the local cloud (~35-40 min at the defaults; see docs/benchmark.md).
-# BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--servers 30 --repeats 3".
+# Evacuation benchmark on the local cloud (~75 min at the defaults; see docs/benchmark.md).
+# BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--plan observers" (~50 min: the
+# panel unwatched vs watched) or BENCH_ARGS="--plan methods --servers 30".
 .PHONY: bench
 bench: system venv cloud
 	$(VPY) tools/bench_evacuate.py $(BENCH_ARGS)

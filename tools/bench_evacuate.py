@@ -13,7 +13,7 @@ Kills a compute host carrying N servers (default 100) and evacuates it three way
     same bounded concurrency), then time until every migration is ``done``. The floor Nova
     sets. One extra run at concurrency 1 shows what concurrency gives on this machine.
 (c) ``panel``: through the real web path: a ``manage.py runserver`` dashboard pointed at the
-    cloud's Keystone, logged in through Horizon's login form, GET of the Evacuate Host form
+    cloud's Keystone (DEBUG off, assets compressed offline, as in production), logged in through Horizon's login form, GET of the Evacuate Host form
     (the review step, timed on its own), POST of the form (timed until its 302 comes back)
     and time until every migration is ``done``, measured from the start of the POST.
 
@@ -26,11 +26,21 @@ records ``completed``, unsets forced_down), bench servers deleted and N booted a
 source, then the source's nova-compute is SIGKILLed and forced down through the API.
 
 Runs with the dashboard's virtualenv (``.venv/bin/python tools/bench_evacuate.py``); the
-local cloud is the one in ``$EVAC_LOCALCLOUD_DIR`` (default ``<repo>/.localcloud``). The
-output ends with two machine-readable lines::
+local cloud is the one in ``$EVAC_LOCALCLOUD_DIR`` (default ``<repo>/.localcloud``). With observers
+(``--plan full`` or ``observers``, see ``tools/bench_observers.py``), (c) also runs while
+someone watches: the progress page polling ``progress.json`` at its default rate, or
+Horizon-style per-row polling; each compared with (c) unwatched, alternating.
+
+The output ends with machine-readable lines::
 
     request_seconds=<worst panel POST time>
     done_ratio=<median panel time-to-done / median bare time-to-done>
+    observer_rows_calls=<median Nova calls caused by per-row polling>
+    observer_calls=<median Nova calls caused by the progress page>
+    observer_rows_ratio=<median time-to-done with per-row polling / unwatched>
+    observer_rows_submit_ratio=<the same for the time to submit>
+    observer_ratio=<median time-to-done with the progress page / unwatched>
+    observer_submit_ratio=<median time to submit with the progress page / unwatched>
 """
 import argparse
 import concurrent.futures
@@ -48,14 +58,18 @@ from pathlib import Path
 from urllib import parse
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for _path in (REPO, REPO / "tools"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+import bench_observers  # noqa: E402  (tools/, next to this script)
 
 TERMINAL_OK = ("done", "completed")
 TERMINAL_FAILED = ("error", "failed")
 READ_VERSION = "2.80"  # migrations paged + filterable (2.59), initiator fields (2.80)
 TARGET_REQUEST_SECONDS = 2.0
 TARGET_DONE_RATIO = 1.15
+TARGET_OBSERVER_RATIO = 1.10
 
 
 class BenchError(Exception):
@@ -231,6 +245,29 @@ def utc_stamp(wall):
         "%Y-%m-%dT%H:%M:%SZ")
 
 
+def process_cpu_seconds(pid):
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    with open("/proc/%d/stat" % pid, encoding="ascii") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def find_runserver_pid(base_url):
+    """The PID of the runserver serving ``base_url`` (read-only scan of /proc)."""
+    wanted = ("127.0.0.1:%d" % parse.urlparse(base_url).port).encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                args = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if b"runserver" in args and wanted in args:
+            return int(entry)
+    return None
+
+
 # ---------------------------------------------------------------------- waiting for done
 
 def wait_done(compute, source, ids, t0_mono, t0_wall, timeout, interval):
@@ -294,6 +331,7 @@ def run_horizon(ctx, servers):
     from openstack_dashboard.api import nova as horizon_nova
 
     request = HorizonRequest(ctx.session, ctx.cloud.region)
+    cpu0 = time.process_time()
     t0_wall, t0 = time.time(), time.monotonic()
     error = None
     try:
@@ -301,11 +339,12 @@ def run_horizon(ctx, servers):
     except Exception as exc:  # Horizon raises one ClientException naming every failure
         error = "%s: %s" % (type(exc).__name__, str(exc)[:300])
     request_s = time.monotonic() - t0
+    caller_cpu = time.process_time() - cpu0
     say("    request returned after %.2f s%s" % (request_s, (" with " + error) if error else ""))
     result = wait_done(ctx.compute, ctx.args.source, [s["id"] for s in servers], t0, t0_wall,
                        ctx.args.timeout, ctx.args.poll_interval)
     result.update(request=request_s, submitted=request_s, microversion="2.1 (onSharedStorage)",
-                  concurrency=1, error=error)
+                  concurrency=1, error=error, caller_cpu=caller_cpu)
     return result
 
 
@@ -325,11 +364,13 @@ def run_bare(ctx, servers, concurrency):
                                 microversion=evacuate.microversion, raise_exc=False)
         return server["id"], response.status_code, response.text[:200]
 
+    cpu0 = time.process_time()
     t0_wall, t0 = time.time(), time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency) as pool:
         for server_id, status, text in pool.map(send, ordered):
             answers[server_id] = (status, text)
     submitted = time.monotonic() - t0
+    caller_cpu = time.process_time() - cpu0
     refused = {k: v for k, v in answers.items() if v[0] >= 400}
     error = None
     if refused:
@@ -340,7 +381,7 @@ def run_bare(ctx, servers, concurrency):
     result = wait_done(ctx.compute, ctx.args.source, accepted, t0, t0_wall, ctx.args.timeout,
                        ctx.args.poll_interval)
     result.update(request=None, submitted=submitted, microversion=evacuate.microversion,
-                  concurrency=concurrency, error=error)
+                  concurrency=concurrency, error=error, caller_cpu=caller_cpu)
     return result
 
 
@@ -422,9 +463,12 @@ class Dashboard:
     def __init__(self, base_url, admin):
         self.base = base_url
         self.admin = admin
+        self.pid = find_runserver_pid(base_url)
 
-    def login(self):
+    def login(self, creds=None):
         import requests
+
+        creds = creds or self.admin
 
         web = requests.Session()
         url = self.base + "/auth/login/"
@@ -434,9 +478,9 @@ class Dashboard:
         if not forms:
             raise BenchError("no login form at %s" % url)
         data = dict(forms[0]["fields"])
-        data.update(username=self.admin["username"], password=self.admin["password"])
+        data.update(username=creds["username"], password=creds["password"])
         if "domain" in forms[0]["names"]:
-            data["domain"] = self.admin["user_domain_name"]
+            data["domain"] = creds["user_domain_name"]
         answer = web.post(parse.urljoin(url, forms[0]["action"] or url), data=data,
                           headers={"Referer": url}, allow_redirects=False, timeout=300)
         location = answer.headers.get("Location", "")
@@ -446,8 +490,8 @@ class Dashboard:
         web.get(parse.urljoin(url, location), timeout=300)  # land like a browser would
         return web
 
-    def evacuate_host(self, web, host):
-        """GET the form (review), POST it. Returns (review_s, request_s, batch_id, t0s)."""
+    def review(self, web, host):
+        """GET the Evacuate Host form. Returns (seconds, form, url)."""
         url = self.base + "/admin/evac_hosts/%s/evacuate/" % parse.quote(host)
         t_get = time.monotonic()
         page = web.get(url, timeout=600)
@@ -458,7 +502,11 @@ class Dashboard:
         if not forms:
             raise BenchError("no evacuate form at %s; page says %s" % (url, page_errors(
                 page.text)))
-        form = forms[0]
+        return review_s, forms[0], url
+
+    def submit(self, web, host, form, url):
+        """POST the form as an operator would (scheduler picks, servers come back running,
+        local disks acknowledged). Returns (seconds until the 302, batch id, t0, t0_wall)."""
         data = {"csrfmiddlewaretoken": form["fields"].get("csrfmiddlewaretoken", ""),
                 "host": host, "target_host": "",
                 "reviewed": form["fields"]["reviewed"]}
@@ -476,7 +524,7 @@ class Dashboard:
         if answer.status_code != 302 or not match:
             raise BenchError("POST %s: %d %s; page says %s" % (
                 action, answer.status_code, location, page_errors(answer.text)))
-        return review_s, request_s, match.group(1), t0, t0_wall, len(form["fields"]["reviewed"])
+        return request_s, match.group(1), t0, t0_wall
 
 
 def batch_facts(batch_id, t0_wall):
@@ -503,20 +551,62 @@ def batch_facts(batch_id, t0_wall):
         return {}
 
 
-def run_panel(ctx, servers):
-    """(c) Log in, GET the Evacuate Host form, POST it, wait for done."""
+def start_observer(ctx, kind, instance_id):
+    """A logged-in, warmed-up observer of ``kind`` (bench_observers.OBSERVERS), not started
+    yet, and the counter of the Nova calls it causes."""
+    import requests
+
+    logged_in = ctx.dashboard.login(ctx.observer_creds)
+
+    def web_factory():  # one session cookie, several connections: like a browser's tabs
+        web = requests.Session()
+        web.cookies.update(logged_in.cookies)
+        return web
+
+    observer = bench_observers.OBSERVERS[kind](web_factory, ctx.dashboard.base)
+    observer.warm_up(instance_id)
+    counter = bench_observers.NovaLogCounter(ctx.cloud.datadir / "logs" / "nova-api.log",
+                                             ctx.observer_user_id)
+    return observer, counter
+
+
+def run_panel(ctx, servers, observer_kind=None):
+    """(c) Log in, GET the Evacuate Host form, POST it, wait for done; with an observer
+    watching from the moment the POST is answered (as the redirect to the progress page
+    would) until done."""
     web = ctx.dashboard.login()
-    review_s, request_s, batch_id, t0, t0_wall, _size = ctx.dashboard.evacuate_host(
-        web, ctx.args.source)
+    review_s, form, url = ctx.dashboard.review(web, ctx.args.source)
+    observer = counter = None
+    if observer_kind:
+        observer, counter = start_observer(ctx, observer_kind, servers[0]["id"])
+    pid = ctx.dashboard.pid
+    cpu0 = process_cpu_seconds(pid) if pid else None
+    if counter:
+        counter.start()
+    request_s, batch_id, t0, t0_wall = ctx.dashboard.submit(web, ctx.args.source, form, url)
+    if observer:
+        observer.start(batch_id, [s["id"] for s in servers])
     say("    review GET %.2f s; POST answered 302 after %.3f s (batch %s)"
         % (review_s, request_s, batch_id))
-    result = wait_done(ctx.compute, ctx.args.source, [s["id"] for s in servers], t0, t0_wall,
-                       ctx.args.timeout, ctx.args.poll_interval)
+    try:
+        result = wait_done(ctx.compute, ctx.args.source, [s["id"] for s in servers], t0,
+                           t0_wall, ctx.args.timeout, ctx.args.poll_interval)
+    finally:
+        if observer:
+            observer.stop()
+    caller_cpu = (process_cpu_seconds(pid) - cpu0) if pid else None
+    if observer:
+        calls, kinds = counter.count()
+        result.update(observer_gets=observer.requests, observer_failed=observer.failures,
+                      observer_calls=calls)
+        say("    observer %s: %d GETs to the dashboard (%d failed) caused %d Nova calls: %s"
+            % (observer_kind, observer.requests, observer.failures, calls, ", ".join(
+                "%s %d" % kv for kv in sorted(kinds.items(), key=lambda kv: -kv[1]))))
     facts = batch_facts(batch_id, t0_wall)
     failed_items = sum(v for k, v in facts.get("items", {}).items() if k != "submitted")
     result.update(request=request_s, review=review_s, batch=batch_id,
                   submitted=facts.get("submitted"), microversion=facts.get("microversion"),
-                  concurrency=facts.get("concurrency"),
+                  concurrency=facts.get("concurrency"), caller_cpu=caller_cpu,
                   error=("batch items %s" % facts["items"]) if failed_items else None)
     return result
 
@@ -581,10 +671,12 @@ def fmt(value, digits=2):
     return str(value)
 
 
-COLUMNS = (("run", "run", 3), ("method", "method", 18), ("conc", "concurrency", 4),
+COLUMNS = (("run", "run", 3), ("method", "method", 22), ("conc", "concurrency", 4),
            ("mv", "microversion", 6), ("n", "servers", 4), ("review_s", "review", 8),
            ("request_s", "request", 9), ("submitted_s", "submitted", 11),
-           ("done_s", "done", 7), ("failed", "failed_count", 6), ("load", "load", 5))
+           ("done_s", "done", 7), ("failed", "failed_count", 6), ("load", "load", 5),
+           ("cpu_s", "caller_cpu", 5), ("obs_gets", "observer_gets", 8),
+           ("obs_nova", "observer_calls", 8))
 
 
 def row_text(row):
@@ -647,6 +739,25 @@ def quiet_output():
         os.close(saved[1])
 
 
+# The dashboard runs as in production: DEBUG off, CSS/JS compressed offline beforehand. With
+# DEBUG on, django-compressor compiles Horizon's SCSS on every page (about 1.5 s of CPU per
+# page on this machine instead of 0.1 s), which would charge the dev setup to the panel.
+PRODUCTION_ENV = {"EVAC_DEBUG": "0"}
+
+
+def production_assets(run_dir, auth_url):
+    """``collectstatic`` and ``compress`` into the bench dashboard's run directory."""
+    env = dict(os.environ, EVAC_RUN_DIR=str(run_dir), EVAC_KEYSTONE_URL=auth_url,
+               DJANGO_SETTINGS_MODULE="evac_dashboard.devsite.settings", **PRODUCTION_ENV)
+    for command in (["collectstatic", "--noinput", "-v", "0"], ["compress", "--force"]):
+        proc = subprocess.run([sys.executable, str(REPO / "manage.py")] + command, env=env,
+                              cwd=REPO, capture_output=True, text=True, timeout=900)
+        detail("$ manage.py %s\n%s" % (" ".join(command), proc.stdout + proc.stderr))
+        if proc.returncode != 0:
+            raise BenchError("manage.py %s failed: %s" % (" ".join(command),
+                                                          proc.stderr[-2000:]))
+
+
 def negotiated_version(compute):
     from evac_dashboard.api import microversions
     import novaclient
@@ -660,19 +771,27 @@ def negotiated_version(compute):
 def build_plan(args):
     """(a) first: the first evacuation after the cloud was prepared from scratch runs on a
     quieter cloud (nothing was deleted before it), so it is not one of the compared runs.
-    Then (b) and (c) alternating, then (b) at concurrency 1."""
+    Then, alternating, (b), (c) and (c) watched by each observer, then (b) at concurrency 1.
+    ``--plan methods`` leaves the observers out, ``--plan observers`` runs only (c) with and
+    without them."""
+    methods = args.plan in ("full", "methods")
+    observers = args.plan in ("full", "observers")
     plan = []
-    if not args.no_horizon:
+    if methods and not args.no_horizon:
         plan.append(("horizon", 1))
     for _repeat in range(args.repeats):
-        plan.append(("bare", args.concurrency))
+        if methods:
+            plan.append(("bare", args.concurrency))
         plan.append(("panel", None))
-    if args.serial_check:
+        if observers:
+            plan.extend(("panel+%s" % kind, None) for kind in bench_observers.OBSERVERS)
+    if methods and args.serial_check:
         plan.append(("bare", 1))
     return plan
 
 
-LABELS = {"bare": "(b) bare script", "panel": "(c) panel", "horizon": "(a) Horizon today"}
+LABELS = {"bare": "(b) bare script", "panel": "(c) panel", "horizon": "(a) Horizon today",
+          "panel+progress": "(c) + progress page", "panel+rows": "(c) + per-row polling"}
 
 
 def parse_args(argv):
@@ -680,7 +799,10 @@ def parse_args(argv):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--servers", type=int, default=100, help="servers on the failed host (100)")
     p.add_argument("--repeats", type=int, default=3,
-                   help="runs of (b) and of (c), alternating (3)")
+                   help="runs of each compared method, alternating (3)")
+    p.add_argument("--plan", choices=("full", "methods", "observers"), default="full",
+                   help="full: everything (about 75 min); methods: Horizon vs bare vs panel; "
+                        "observers: the panel unwatched vs watched (progress page, per-row)")
     p.add_argument("--source", default="cmp1", help="the host that fails (cmp1)")
     p.add_argument("--prefix", default="bench", help="bench server name prefix (bench)")
     p.add_argument("--concurrency", type=int, default=None,
@@ -731,6 +853,9 @@ def main(argv=None):
     ctx.negotiated = negotiated_version(ctx.compute)
     args.concurrency = args.concurrency or batches.DEFAULT_CONCURRENCY
     plan = build_plan(args)
+    if any("+" in method for method, _c in plan):
+        ctx.observer_creds, ctx.observer_user_id = bench_observers.ensure_observer_user(
+            ctx.session, cloud.auth_url, cloud.config["admin"]["project_name"])
 
     from evac_dashboard.evacuation import request as evac_request
     sent = evac_request.build_request(evac_request.EvacuateOptions(), ctx.negotiated)
@@ -749,8 +874,9 @@ def main(argv=None):
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         with quiet_output():  # manage.py migrate's warnings go to the log
-            base_url = stack.enter_context(running_dashboard(out_dir / "dashboard",
-                                                             cloud.auth_url))
+            production_assets(out_dir / "dashboard", cloud.auth_url)
+            base_url = stack.enter_context(running_dashboard(
+                out_dir / "dashboard", cloud.auth_url, extra_env=PRODUCTION_ENV))
         ctx.dashboard = Dashboard(base_url, cloud.config["admin"])
         ctx.dashboard.login()  # first request of a fresh runserver loads Horizon: not timed
         say("dashboard %s (runserver, log %s)" % (base_url, out_dir / "dashboard" /
@@ -766,8 +892,8 @@ def main(argv=None):
             say("    prepared in %.0f s; evacuating (load %.2f)" % (sum(prep.values()), load))
             if method == "bare":
                 result = run_bare(ctx, servers, concurrency)
-            elif method == "panel":
-                result = run_panel(ctx, servers)
+            elif method.startswith("panel"):
+                result = run_panel(ctx, servers, method.partition("+")[2] or None)
             else:
                 result = run_horizon(ctx, servers)
             row = {"run": number, "method": method, "servers": len(servers),
@@ -841,6 +967,7 @@ def report(args, rows, elapsed):
     for r in failures:
         say("  run %d had problems: %d failed migration(s); %s"
             % (r["run"], r["failed_count"], r.get("error") or ""))
+    observer_ratios = report_observers(rows)
     say("")
     if request_worst is not None:
         say("target: panel request <= %.1f s: %s (worst %.3f s)" % (
@@ -849,10 +976,69 @@ def report(args, rows, elapsed):
     if ratio is not None:
         say("target: panel median time-to-done <= %.2fx bare median: %s (%.3fx)" % (
             TARGET_DONE_RATIO, "met" if ratio <= TARGET_DONE_RATIO else "NOT met", ratio))
+    for kind, name in (("progress", "observer_ratio"), ("progress", "observer_submit_ratio")):
+        value = observer_ratios.get(name)
+        if value is not None:
+            say("target: %s (%s) <= %.2f: %s (%.3f)" % (
+                name, LABELS["panel+" + kind], TARGET_OBSERVER_RATIO,
+                "met" if value <= TARGET_OBSERVER_RATIO else "NOT met", value))
     say("bench took %.0f min" % (elapsed / 60))
-    say("request_seconds=%s" % ("%.3f" % request_worst if request_worst is not None else "nan"))
-    say("done_ratio=%s" % ("%.3f" % ratio if ratio is not None else "nan"))
-    return 0 if (request_worst is not None and ratio is not None and not failures) else 1
+    final = [("request_seconds", request_worst, 3)]
+    if args.plan != "observers":
+        final.append(("done_ratio", ratio, 3))
+    if args.plan != "methods":
+        final += [(name, observer_ratios.get(name), 3) for name in (
+            "observer_rows_calls", "observer_calls", "observer_rows_ratio",
+            "observer_rows_submit_ratio", "observer_ratio", "observer_submit_ratio")]
+    for name, value, digits in final:
+        say("%s=%s" % (name, fmt(value, digits) if value is not None else "nan"))
+    complete = all(value is not None for _name, value, _d in final)
+    return 0 if complete and not failures else 1
+
+
+def report_observers(rows):
+    """Medians of the unwatched and watched panel runs; returns the ratio figures."""
+    groups = {kind: [r for r in rows if r["method"] == ("panel+" + kind if kind else "panel")]
+              for kind in (None, "progress", "rows")}
+    if not groups["progress"] and not groups["rows"]:
+        return {}
+    base = groups[None]
+    base_done = median([r["done"] for r in base])
+    base_submit = median([r["submitted"] for r in base])
+    say("")
+    say("observers (medians; submit = POST start until the last evacuate call was answered,"
+        " done = as above;")
+    say("observer Nova calls = nova-api requests made as the observer's own user while it"
+        " watched):")
+    say("  %-24s %4s  %8s  %8s  %9s  %10s" % ("", "runs", "submit_s", "done_s", "obs GETs",
+                                              "obs Nova"))
+    figures = {}
+    for kind, group in groups.items():
+        label = LABELS["panel+" + kind] if kind else "(c) panel, unwatched"
+        submit = median([r["submitted"] for r in group])
+        done = median([r["done"] for r in group])
+        gets = median([r.get("observer_gets") for r in group])
+        calls = median([r.get("observer_calls") for r in group])
+        say("  %-24s %4d  %8s  %8s  %9s  %10s" % (label, len(group), fmt(submit), fmt(done),
+                                                  fmt(gets, 0), fmt(calls, 0)))
+        say("  %-24s       runs: submit %s; done %s" % ("", ", ".join(
+            fmt(r["submitted"]) for r in group), ", ".join(fmt(r["done"]) for r in group)))
+        if not kind:
+            continue
+        prefix = "observer" if kind == "progress" else "observer_" + kind
+        figures[prefix + "_calls"] = calls
+        if done and base_done:
+            figures[prefix + "_ratio"] = done / base_done
+        if submit and base_submit:
+            figures[prefix + "_submit_ratio"] = submit / base_submit
+    for kind in ("progress", "rows"):
+        prefix = "observer" if kind == "progress" else "observer_" + kind
+        if prefix + "_ratio" in figures:
+            say("  %s / unwatched: time to done %.3fx, time to submit %s" % (
+                LABELS["panel+" + kind], figures[prefix + "_ratio"],
+                "%.3fx" % figures[prefix + "_submit_ratio"]
+                if prefix + "_submit_ratio" in figures else "-"))
+    return figures
 
 
 if __name__ == "__main__":

@@ -35,8 +35,8 @@ def running_dashboard(run_dir, keystone_url, extra_env=None):
     """Yield the base URL of a dashboard using the given Keystone; stop it afterwards."""
     port = free_port()
     env = dict(os.environ, EVAC_RUN_DIR=str(run_dir), EVAC_KEYSTONE_URL=keystone_url,
-               EVAC_DEBUG="1", DJANGO_SETTINGS_MODULE="evac_dashboard.devsite.settings",
-               **(extra_env or {}))
+               EVAC_DEBUG="1", DJANGO_SETTINGS_MODULE="evac_dashboard.devsite.settings")
+    env.update(extra_env or {})
     manage = [sys.executable, os.path.join(REPO, "manage.py")]
     subprocess.run(manage + ["migrate", "--noinput", "-v", "0"], env=env, cwd=REPO,
                    check=True, timeout=300)

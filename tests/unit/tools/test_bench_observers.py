@@ -1,0 +1,40 @@
+"""The benchmark's observer accounting (tools/bench_observers.py): which Nova calls count."""
+import sys
+from pathlib import Path
+
+TOOLS = Path(__file__).resolve().parents[3] / "tools"
+sys.path.insert(0, str(TOOLS))
+import bench_observers  # noqa: E402
+
+OBSERVER = "0b5e7e2f8c1d4a6b9e3f2a1c0d9e8f7a"
+ADMIN = "bf792e9b88434154aad7e4b3a75ce692"
+
+
+def line(user, request, status=200):
+    return ("2026-11-23 06:35:04.408 18225 INFO nova.api.openstack.requestlog [None req-1 %s "
+            "2b9421c1165f41e896624d8d6f36287f - - default default] 127.0.0.1 \"%s\" status: %d "
+            "len: 2057 microversion: 2.96 time: 0.02\n" % (user, request, status))
+
+
+def test_counts_only_the_observers_requests_written_after_start(tmp_path):
+    log = tmp_path / "nova-api.log"
+    log.write_text(line(OBSERVER, "GET /v2.1/os-migrations?source_compute=cmp1"))
+    counter = bench_observers.NovaLogCounter(log, OBSERVER)
+    counter.start()
+    with open(log, "a") as handle:
+        handle.write(line(OBSERVER, "GET /v2.1/servers/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"))
+        handle.write(line(OBSERVER, "GET /v2.1/servers/1f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"))
+        handle.write(line(ADMIN, "POST /v2.1/servers/1f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9/"
+                                 "action"))
+        handle.write(line(OBSERVER, "GET /v2.1/servers/detail?all_tenants=1&changes-since=x"))
+        handle.write("2026-11-23 06:35:05.000 18225 DEBUG nova.api something %s\n" % OBSERVER)
+    calls, kinds = counter.count()
+    assert calls == 3
+    assert kinds == {"GET /v2.1/servers/{id}": 2, "GET /v2.1/servers/detail": 1}
+
+
+def test_a_missing_log_counts_from_its_start(tmp_path):
+    counter = bench_observers.NovaLogCounter(tmp_path / "nova-api.log", OBSERVER)
+    counter.start()
+    (tmp_path / "nova-api.log").write_text(line(OBSERVER, "GET /v2.1/os-migrations"))
+    assert counter.count() == (1, {"GET /v2.1/os-migrations": 1})
