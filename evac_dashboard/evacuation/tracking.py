@@ -69,6 +69,13 @@ MAX_NOVA_CALLS_PER_POLL = 3
 # Polls of the same batch within this many seconds share one Nova read (per process).
 # Setting EVAC_PROGRESS_CACHE_SECONDS; 0 turns it off.
 SNAPSHOT_CACHE_SECONDS = 2
+# While the batch's evacuate calls are being sent, a poll re-reads only the evacuation
+# records (one cheap request) and reuses the servers read up to this many seconds ago: on a
+# busy nova-api, ``/servers/detail`` for a host's worth of servers costs about a second and
+# competes with the evacuate calls themselves (measured by ``make bench``). The submission
+# states shown meanwhile come from the dashboard's own records. Setting
+# EVAC_PROGRESS_SUBMITTING_SERVERS_SECONDS; 0 reads servers on every poll.
+SUBMITTING_SERVERS_SECONDS = 10
 # A batch still "submitting" whose worker runs on another node (or cannot be checked) is
 # offered for resuming once nothing was written for it for this long. Setting
 # EVAC_RESUME_STALE_SECONDS. A worker on this node whose process is gone is offered at once.
@@ -174,26 +181,48 @@ def _newest_by_instance(migrations, since):
     return {instance_id: value[1] for instance_id, value in newest.items()}
 
 
-def read_nova(request, batch, instance_ids=None):
+def read_nova(request, batch, instance_ids=None, servers=None):
     """One ``NovaView`` for ``batch`` in ``NOVA_CALLS_PER_POLL`` requests (more only for
-    further pages). Servers are kept only for ``instance_ids`` (default: the batch's)."""
+    further pages). Servers are kept only for ``instance_ids`` (default: the batch's).
+    ``servers`` (by id, from an earlier view) skips the servers request: one call."""
     since = since_for(batch)
     if instance_ids is None:
         instance_ids = set(Item.objects.filter(batch_id=batch.pk)
                            .values_list("instance_id", flat=True))
     wanted = set(instance_ids)
     migrations = progress_api.evacuations_since(request, batch.source_host, since)
-    servers = progress_api.servers_changed_since(request, since)
+    calls = 1
+    if servers is None:
+        servers = {s["id"]: s for s in progress_api.servers_changed_since(request, since)
+                   if s.get("id") in wanted}
+        calls += 1
     return NovaView(
-        servers={s["id"]: s for s in servers if s.get("id") in wanted},
+        servers=servers,
         migrations={k: v for k, v in _newest_by_instance(migrations, since).items()
                     if k in wanted},
-        read_at=timezone.now(), calls=NOVA_CALLS_PER_POLL)
+        read_at=timezone.now(), calls=calls)
 
 
 _cache = {}
+_servers_seen = {}  # key -> (monotonic time of the servers read, servers by id)
 _cache_lock = threading.Lock()
 _key_locks = {}
+
+
+def _submitting_servers_seconds():
+    return float(getattr(settings, "EVAC_PROGRESS_SUBMITTING_SERVERS_SECONDS",
+                         SUBMITTING_SERVERS_SECONDS))
+
+
+def _recent_servers(key, batch, now):
+    """The servers of the last read, if the batch is being submitted and they are recent."""
+    if batch.state not in Batch.ACTIVE_STATES:
+        return None
+    with _cache_lock:
+        seen = _servers_seen.get(key)
+    if seen and now - seen[0] < _submitting_servers_seconds():
+        return seen[1]
+    return None
 
 
 def _key_lock(key):
@@ -204,7 +233,8 @@ def _key_lock(key):
 def cached_read(request, batch, fresh=False):
     """``read_nova`` shared by the polls of one batch for ``SNAPSHOT_CACHE_SECONDS``: while
     one poll reads Nova, the others of the same batch wait for its answer instead of
-    asking again. ``fresh`` forces a new read (actions decide on it)."""
+    asking again. ``fresh`` forces a new read (actions decide on it). While the batch is
+    being submitted, servers are read at most every ``SUBMITTING_SERVERS_SECONDS``."""
     ttl = _cache_seconds()
     try:
         endpoint = client.compute_endpoint(request)
@@ -220,17 +250,24 @@ def cached_read(request, batch, fresh=False):
         if hit and hit[0] > now and not fresh:
             view = hit[1]
             return NovaView(view.servers, view.migrations, view.read_at, 0, True, None, True)
-        view = read_nova(request, batch)
+        recent = None if fresh else _recent_servers(key, batch, now)
+        view = read_nova(request, batch, servers=recent)
         with _cache_lock:
             for stale in [k for k, v in _cache.items() if v[0] <= now]:
                 _cache.pop(stale, None)
             _cache[key] = (time.monotonic() + ttl, view)
+            if recent is None:
+                _servers_seen[key] = (now, view.servers)
+            for old in [k for k, v in _servers_seen.items()
+                        if now - v[0] > max(_submitting_servers_seconds(), ttl) + 60]:
+                _servers_seen.pop(old, None)
         return view
 
 
 def forget_cache():
     with _cache_lock:
         _cache.clear()
+        _servers_seen.clear()
 
 
 def nova_error_text(error):

@@ -222,6 +222,41 @@ class CallCountTests(FakeNovaViewTests):
         self.assertEqual(tracking.NOVA_CALLS_PER_POLL, len(self.nova.requests) - before)
 
 
+    def _paths_of_a_poll(self, batch):
+        before = len(self.nova.requests)
+        self.poll(batch)
+        return [r.path for r in self.nova.requests[before:]]
+
+    @override_settings(EVAC_PROGRESS_CACHE_SECONDS=0.001,
+                       EVAC_PROGRESS_SUBMITTING_SERVERS_SECONDS=60)
+    def test_while_submitting_polls_reread_only_the_evacuation_records(self):
+        batch = self.make_batch(5)
+        client.negotiated_version(self._creds_request())  # warm the version cache
+        batch.state = models.EvacuationBatch.SUBMITTING
+        batch.save()
+        both = ["/v2.1/os-migrations", "/v2.1/servers/detail"]
+        self.assertEqual(both, self._paths_of_a_poll(batch))
+        self.nova.finish_all()
+        self.assertEqual(["/v2.1/os-migrations"], self._paths_of_a_poll(batch))
+        # Records say done, but the servers read is older: never done on the records alone.
+        self.assertNotIn("done", {r["state"] for r in self.poll(batch)["items"]})
+        batch.state = models.EvacuationBatch.FINISHED
+        batch.save()
+        self.assertEqual(both, self._paths_of_a_poll(batch))
+        self.assertEqual({"done"}, {r["state"] for r in self.poll(batch)["items"]})
+
+    @override_settings(EVAC_PROGRESS_CACHE_SECONDS=0.001,
+                       EVAC_PROGRESS_SUBMITTING_SERVERS_SECONDS=0)
+    def test_servers_on_every_poll_when_the_setting_is_0(self):
+        batch = self.make_batch(5)
+        client.negotiated_version(self._creds_request())
+        batch.state = models.EvacuationBatch.SUBMITTING
+        batch.save()
+        for _poll in range(2):
+            self.assertEqual(["/v2.1/os-migrations", "/v2.1/servers/detail"],
+                             self._paths_of_a_poll(batch))
+
+
 class PagingTests(FakeNovaViewTests):
     max_limit = 100  # a small page to show what paging costs
 
