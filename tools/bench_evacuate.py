@@ -784,7 +784,7 @@ def build_plan(args):
             plan.append(("bare", args.concurrency))
         plan.append(("panel", None))
         if observers:
-            plan.extend(("panel+%s" % kind, None) for kind in bench_observers.OBSERVERS)
+            plan.extend(("panel+%s" % kind, None) for kind in args.observers)
     if methods and args.serial_check:
         plan.append(("bare", 1))
     return plan
@@ -803,6 +803,9 @@ def parse_args(argv):
     p.add_argument("--plan", choices=("full", "methods", "observers"), default="full",
                    help="full: everything (about 75 min); methods: Horizon vs bare vs panel; "
                         "observers: the panel unwatched vs watched (progress page, per-row)")
+    p.add_argument("--observers", nargs="+", choices=sorted(bench_observers.OBSERVERS),
+                   default=sorted(bench_observers.OBSERVERS),
+                   help="which observers watch (c) (default: progress rows)")
     p.add_argument("--source", default="cmp1", help="the host that fails (cmp1)")
     p.add_argument("--prefix", default="bench", help="bench server name prefix (bench)")
     p.add_argument("--concurrency", type=int, default=None,
@@ -987,9 +990,11 @@ def report(args, rows, elapsed):
     if args.plan != "observers":
         final.append(("done_ratio", ratio, 3))
     if args.plan != "methods":
-        final += [(name, observer_ratios.get(name), 3) for name in (
-            "observer_rows_calls", "observer_calls", "observer_rows_ratio",
-            "observer_rows_submit_ratio", "observer_ratio", "observer_submit_ratio")]
+        names = ("observer_calls", "observer_ratio", "observer_submit_ratio")
+        if "rows" in args.observers:
+            names = ("observer_rows_calls", "observer_calls", "observer_rows_ratio",
+                     "observer_rows_submit_ratio", "observer_ratio", "observer_submit_ratio")
+        final += [(name, observer_ratios.get(name), 3) for name in names]
     for name, value, digits in final:
         say("%s=%s" % (name, fmt(value, digits) if value is not None else "nan"))
     complete = all(value is not None for _name, value, _d in final)
