@@ -64,11 +64,18 @@ def _common(cloud, name):
     }
 
 
+def _sqlite(path):
+    """A sqlite URL whose connections wait up to 30 s for a writer (pysqlite's default is 5 s:
+    at a cold start on a busy machine Keystone answered a token request 500, "database is
+    locked", and nova-conductor exited)."""
+    return "sqlite:///%s?timeout=30" % path
+
+
 def keystone(cloud):
     d = cloud.path("keystone")
     return ini({
         "DEFAULT": {"debug": False},
-        "database": {"connection": "sqlite:///%s" % (d / "keystone.sqlite")},
+        "database": {"connection": _sqlite(d / "keystone.sqlite")},
         "token": {"provider": "fernet", "expiration": 43200},
         "fernet_tokens": {"key_repository": d / "fernet-keys"},
         "credential": {"key_repository": d / "credential-keys"},
@@ -92,7 +99,7 @@ def glance(cloud):
     return ini({
         "DEFAULT": {"debug": False, "enabled_backends": "local:file",
                     "worker_self_reference_url": cloud.url("glance")},
-        "database": {"connection": "sqlite:///%s" % (d / "glance.sqlite")},
+        "database": {"connection": _sqlite(d / "glance.sqlite")},
         "glance_store": {"default_backend": "local"},
         "local": {"filesystem_store_datadir": d / "images"},
         "os_glance_staging_store": {"filesystem_store_datadir": d / "staging"},
