@@ -747,8 +747,9 @@ PRODUCTION_ENV = {"EVAC_DEBUG": "0"}
 
 def production_assets(run_dir, auth_url):
     """``collectstatic`` and ``compress`` into the bench dashboard's run directory."""
-    env = dict(os.environ, EVAC_RUN_DIR=str(run_dir), EVAC_KEYSTONE_URL=auth_url,
-               DJANGO_SETTINGS_MODULE="evac_dashboard.devsite.settings", **PRODUCTION_ENV)
+    from tests.integration.dashboard_server import dashboard_env
+
+    env = dashboard_env(run_dir, auth_url, PRODUCTION_ENV)
     for command in (["collectstatic", "--noinput", "-v", "0"], ["compress", "--force"]):
         proc = subprocess.run([sys.executable, str(REPO / "manage.py")] + command, env=env,
                               cwd=REPO, capture_output=True, text=True, timeout=900)

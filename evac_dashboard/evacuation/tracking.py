@@ -10,7 +10,10 @@ now, read in a fixed number of requests whatever the batch's size:
    find it; every server the batch touched has changed since the batch began, so
    ``changes-since`` does. Servers Nova deleted come back with status DELETED. Servers
    absent from the answer have not changed since the batch began: they are shown from
-   the batch's stored data.
+   the batch's stored data. After the first read, a poll asks only for servers changed
+   since the newest change it saw (minus an overlap) and merges them into the previous
+   answer (``server_changes``): a host's worth of servers costs nova-api about a second
+   to render, a few seconds' worth of changes a fraction of it.
 
 Each item's state comes from ``evacuation.progress.derive``: *done* only when the
 evacuation record is ``done``/``completed`` **and** the server's host changed (task_state
@@ -46,6 +49,7 @@ from evac_dashboard.api import progress as progress_api
 from evac_dashboard.evacuation import batches
 from evac_dashboard.evacuation import errors
 from evac_dashboard.evacuation import progress
+from evac_dashboard.evacuation import server_changes
 from evac_dashboard.evacuation import servers as srv
 from evac_dashboard.evacuation import services as svc
 from evac_dashboard.evacuation import submission
@@ -76,6 +80,12 @@ SNAPSHOT_CACHE_SECONDS = 2
 # states shown meanwhile come from the dashboard's own records. Setting
 # EVAC_PROGRESS_SUBMITTING_SERVERS_SECONDS; 0 reads servers on every poll.
 SUBMITTING_SERVERS_SECONDS = 10
+# Servers are read incrementally (``server_changes``): a poll asks only for servers changed
+# since the newest change seen, minus this overlap (EVAC_PROGRESS_CHANGES_OVERLAP_SECONDS),
+# and a full read since the batch began replaces the merged view at least every
+# FULL_READ_SECONDS (EVAC_PROGRESS_FULL_READ_SECONDS; 0 reads everything on every poll).
+CHANGES_OVERLAP_SECONDS = int(server_changes.DEFAULT_OVERLAP.total_seconds())
+FULL_READ_SECONDS = server_changes.DEFAULT_FULL_READ_SECONDS
 # A batch still "submitting" whose worker runs on another node (or cannot be checked) is
 # offered for resuming once nothing was written for it for this long. Setting
 # EVAC_RESUME_STALE_SECONDS. A worker on this node whose process is gone is offered at once.
@@ -162,6 +172,7 @@ class NovaView:
     ok: bool = True
     error: str | None = None
     cached: bool = False
+    changes: object = None  # server_changes.ServerChanges after this read, if servers read
 
 
 def since_for(batch):
@@ -181,10 +192,15 @@ def _newest_by_instance(migrations, since):
     return {instance_id: value[1] for instance_id, value in newest.items()}
 
 
-def read_nova(request, batch, instance_ids=None, servers=None):
+def read_nova(request, batch, instance_ids=None, servers=None, known=None):
     """One ``NovaView`` for ``batch`` in ``NOVA_CALLS_PER_POLL`` requests (more only for
     further pages). Servers are kept only for ``instance_ids`` (default: the batch's).
-    ``servers`` (by id, from an earlier view) skips the servers request: one call."""
+
+    ``known`` (a ``server_changes.ServerChanges`` of this batch): ask only for servers
+    changed since its watermark and merge them into it; without it, a full read since the
+    batch began. ``servers`` (by id, from an earlier view) skips the servers request: one
+    call. The view's ``changes`` is what the next poll can build on (None if skipped).
+    """
     since = since_for(batch)
     if instance_ids is None:
         instance_ids = set(Item.objects.filter(batch_id=batch.pk)
@@ -192,19 +208,27 @@ def read_nova(request, batch, instance_ids=None, servers=None):
     wanted = set(instance_ids)
     migrations = progress_api.evacuations_since(request, batch.source_host, since)
     calls = 1
+    changes = None
     if servers is None:
-        servers = {s["id"]: s for s in progress_api.servers_changed_since(request, since)
-                   if s.get("id") in wanted}
+        now = time.monotonic()
+        if known is None:
+            answer = progress_api.servers_changed_since(request, since)
+            changes = server_changes.full(answer, wanted, now)
+        else:
+            answer = progress_api.servers_changed_since(
+                request, known.since(since, _changes_overlap()))
+            changes = server_changes.merged(known, answer, wanted, now)
+        servers = changes.servers
         calls += 1
     return NovaView(
         servers=servers,
         migrations={k: v for k, v in _newest_by_instance(migrations, since).items()
                     if k in wanted},
-        read_at=timezone.now(), calls=calls)
+        read_at=timezone.now(), calls=calls, changes=changes)
 
 
 _cache = {}
-_servers_seen = {}  # key -> (monotonic time of the servers read, servers by id)
+_servers_seen = {}  # key -> server_changes.ServerChanges of the batch's last servers read
 _cache_lock = threading.Lock()
 _key_locks = {}
 
@@ -214,14 +238,30 @@ def _submitting_servers_seconds():
                          SUBMITTING_SERVERS_SECONDS))
 
 
-def _recent_servers(key, batch, now):
-    """The servers of the last read, if the batch is being submitted and they are recent."""
-    if batch.state not in Batch.ACTIVE_STATES:
-        return None
+def _full_read_seconds():
+    return float(getattr(settings, "EVAC_PROGRESS_FULL_READ_SECONDS", FULL_READ_SECONDS))
+
+
+def _changes_overlap():
+    return datetime.timedelta(seconds=float(getattr(
+        settings, "EVAC_PROGRESS_CHANGES_OVERLAP_SECONDS", CHANGES_OVERLAP_SECONDS)))
+
+
+def _known_servers(key, now):
+    """This process's merged view of the batch's servers, unless a full read is due."""
     with _cache_lock:
-        seen = _servers_seen.get(key)
-    if seen and now - seen[0] < _submitting_servers_seconds():
-        return seen[1]
+        known = _servers_seen.get(key)
+    if known is None or known.needs_full_read(now, _full_read_seconds()):
+        return None
+    return known
+
+
+def _recent_servers(known, batch, now):
+    """The servers of the last read, if the batch is being submitted and they are recent."""
+    if known is None or batch.state not in Batch.ACTIVE_STATES:
+        return None
+    if now - known.read_at < _submitting_servers_seconds():
+        return known.servers
     return None
 
 
@@ -233,16 +273,16 @@ def _key_lock(key):
 def cached_read(request, batch, fresh=False):
     """``read_nova`` shared by the polls of one batch for ``SNAPSHOT_CACHE_SECONDS``: while
     one poll reads Nova, the others of the same batch wait for its answer instead of
-    asking again. ``fresh`` forces a new read (actions decide on it). While the batch is
-    being submitted, servers are read at most every ``SUBMITTING_SERVERS_SECONDS``."""
+    asking again. Servers are read incrementally (``server_changes``) on top of this
+    process's last view of them; ``fresh`` forces a full read (actions decide on it).
+    While the batch is being submitted, servers are read at most every
+    ``SUBMITTING_SERVERS_SECONDS``."""
     ttl = _cache_seconds()
     try:
         endpoint = client.compute_endpoint(request)
     except Exception:  # no compute endpoint: read_nova will report the real error
         endpoint = None
     key = (endpoint, str(batch.pk))
-    if ttl <= 0:
-        return read_nova(request, batch)
     with _key_lock(key):
         now = time.monotonic()
         with _cache_lock:
@@ -250,16 +290,18 @@ def cached_read(request, batch, fresh=False):
         if hit and hit[0] > now and not fresh:
             view = hit[1]
             return NovaView(view.servers, view.migrations, view.read_at, 0, True, None, True)
-        recent = None if fresh else _recent_servers(key, batch, now)
-        view = read_nova(request, batch, servers=recent)
+        known = None if fresh else _known_servers(key, now)
+        view = read_nova(request, batch, servers=_recent_servers(known, batch, now),
+                         known=known)
         with _cache_lock:
             for stale in [k for k, v in _cache.items() if v[0] <= now]:
                 _cache.pop(stale, None)
-            _cache[key] = (time.monotonic() + ttl, view)
-            if recent is None:
-                _servers_seen[key] = (now, view.servers)
-            for old in [k for k, v in _servers_seen.items()
-                        if now - v[0] > max(_submitting_servers_seconds(), ttl) + 60]:
+            if ttl > 0:
+                _cache[key] = (time.monotonic() + ttl, view)
+            if view.changes is not None:
+                _servers_seen[key] = view.changes
+            keep = max(_submitting_servers_seconds(), _full_read_seconds(), ttl) + 60
+            for old in [k for k, v in _servers_seen.items() if now - v.read_at > keep]:
                 _servers_seen.pop(old, None)
         return view
 

@@ -30,13 +30,20 @@ def wait_for_http(url, timeout=120):
     raise TimeoutError("dashboard did not answer at %s" % url)
 
 
+def dashboard_env(run_dir, keystone_url, extra_env=None):
+    """The environment of a dev-site ``manage.py`` run using ``run_dir`` and Keystone
+    (DEBUG on unless ``extra_env`` says otherwise)."""
+    env = dict(os.environ, EVAC_RUN_DIR=str(run_dir), EVAC_KEYSTONE_URL=keystone_url,
+               EVAC_DEBUG="1", DJANGO_SETTINGS_MODULE="evac_dashboard.devsite.settings")
+    env.update(extra_env or {})
+    return env
+
+
 @contextlib.contextmanager
 def running_dashboard(run_dir, keystone_url, extra_env=None):
     """Yield the base URL of a dashboard using the given Keystone; stop it afterwards."""
     port = free_port()
-    env = dict(os.environ, EVAC_RUN_DIR=str(run_dir), EVAC_KEYSTONE_URL=keystone_url,
-               EVAC_DEBUG="1", DJANGO_SETTINGS_MODULE="evac_dashboard.devsite.settings")
-    env.update(extra_env or {})
+    env = dashboard_env(run_dir, keystone_url, extra_env)
     manage = [sys.executable, os.path.join(REPO, "manage.py")]
     subprocess.run(manage + ["migrate", "--noinput", "-v", "0"], env=env, cwd=REPO,
                    check=True, timeout=300)

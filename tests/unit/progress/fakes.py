@@ -4,7 +4,8 @@
 requests) with what the progress endpoint reads:
 
 * ``GET /servers/detail`` honours ``all_tenants`` and ``changes-since`` (servers whose
-  ``updated`` is at or after it, deleted ones included, like Nova) and serves ``updated``;
+  ``updated`` is at or after it, deleted ones included, like Nova) and serves ``updated``
+  (stamped now, or at ``clock`` when a test sets it);
 * ``GET /os-migrations`` honours ``changes-since`` (``updated_at``) and answers newest first;
 * an accepted evacuate creates an ``accepted`` evacuation record and sets the server to
   REBUILD/rebuilding, as nova-api does;
@@ -50,6 +51,7 @@ class EvacuatingFakeNova(WritableFakeNova):
         self.servers_status = 200      # answer for /servers/detail (e.g. 503)
         self.progress_of = {}          # instance id -> index in SEQUENCE
         self.lock = threading.RLock()
+        self.clock = None              # a fixed datetime for Nova's stamps (None: now)
 
     # --- state ---------------------------------------------------------------------
     def add_servers(self, servers, updated_seconds_ago=3600):
@@ -66,8 +68,11 @@ class EvacuatingFakeNova(WritableFakeNova):
         found = [m for m in self.migrations if m["instance_uuid"] == instance_id]
         return found[-1] if found else None
 
+    def _now(self):
+        return nova_time(self.clock)
+
     def _touch(self, thing, key="updated"):
-        thing[key] = nova_time()
+        thing[key] = self._now()
 
     def _apply(self, instance_id):
         with self.lock:
@@ -116,7 +121,7 @@ class EvacuatingFakeNova(WritableFakeNova):
             if migration_status == "error":
                 server["status"] = "ERROR"
                 server["OS-EXT-STS:vm_state"] = "error"
-                server["fault"] = {"code": 500, "created": nova_time(),
+                server["fault"] = {"code": 500, "created": self._now(),
                                    "message": fault_message}
             else:
                 server["status"] = "ACTIVE"
@@ -165,7 +170,7 @@ class EvacuatingFakeNova(WritableFakeNova):
         if status == 200:
             with self.lock:
                 server = self.server(server_id)
-                now = nova_time()
+                now = self._now()
                 self.migrations.append({
                     "id": next(_ids), "uuid": str(uuid.uuid4()), "instance_uuid": server_id,
                     "source_compute": server["OS-EXT-SRV-ATTR:host"], "dest_compute": None,

@@ -4,6 +4,7 @@ from datetime import timedelta
 from django.utils import timezone
 import pytest
 
+from evac_dashboard.api import progress as progress_api
 from evac_dashboard.evacuation import batches
 from evac_dashboard.evacuation import request as evac_request
 from evac_dashboard.evacuation import submission
@@ -203,3 +204,104 @@ def test_old_evacuations_of_the_same_server_are_ignored(evac_nova):
         "created_at": long_ago, "updated_at": (timezone.now()).strftime("%Y-%m-%dT%H:%M:%SZ")})
     row = snap(evac_nova, batch)["items"][0]
     assert row["migration_status"] is None and row["state"] == "pending"
+
+
+# --- incremental servers reads ------------------------------------------------------------
+
+class ServersReadSpy:
+    """Wraps the real ``servers_changed_since``: which ``since`` each poll asked for and how
+    many servers Nova's answer held."""
+
+    def __init__(self):
+        self.real = progress_api.servers_changed_since
+        self.reads = []
+
+    def __call__(self, request, since):
+        answer = self.real(request, since)
+        self.reads.append((since, len(answer)))
+        return answer
+
+
+@pytest.fixture
+def servers_reads(monkeypatch):
+    spy = ServersReadSpy()
+    monkeypatch.setattr(progress_api, "servers_changed_since", spy)
+    return spy.reads
+
+
+def _second(when):
+    return when.replace(microsecond=0)
+
+
+def test_polls_after_the_first_ask_nova_only_for_recent_changes(evac_nova, servers_reads,
+                                                                settings):
+    settings.EVAC_PROGRESS_CHANGES_OVERLAP_SECONDS = 10
+    batch = create(evac_nova, count=4)
+    start = _second(timezone.now())
+    evac_nova.clock = start
+    submit(evac_nova, batch)
+    first, second, third, _fourth = [i.instance_id for i in batch.items.order_by("position")]
+
+    snap(evac_nova, batch)                     # full read since the batch began
+    evac_nova.clock = start + timedelta(seconds=60)
+    evac_nova.step(first, to=len(SEQUENCE) - 1)
+    snap(evac_nova, batch)                     # since the newest change seen (start) - 10 s
+    evac_nova.clock = start + timedelta(seconds=120)
+    evac_nova.step(second, to=len(SEQUENCE) - 1)
+    evac_nova.step(third, to=2)
+    data = snap(evac_nova, batch)              # since start + 60 s - 10 s
+
+    assert servers_reads == [(tracking.since_for(batch), 4),
+                             (start - timedelta(seconds=10), 4),
+                             (start + timedelta(seconds=50), 3)]
+    # Servers not in the last answer keep what the earlier reads showed.
+    assert [(r["state"], r["task_state"], r["host"]) for r in data["items"]] == [
+        ("done", None, "cmp2"), ("done", None, "cmp2"),
+        ("rebuilding", "rebuild_block_device_mapping", "cmp1"),
+        ("rebuilding", "rebuilding", "cmp1")]
+    assert data["nova"]["calls"] == tracking.NOVA_CALLS_PER_POLL
+
+
+def test_a_record_done_with_the_host_unchanged_in_the_merged_view_is_not_done(
+        evac_nova, servers_reads):
+    batch = create(evac_nova, count=2)
+    submit(evac_nova, batch)
+    snap(evac_nova, batch)
+    for item in batch.items.all():  # every record says done; Nova has not switched a host
+        migration = evac_nova.migration_of(item.instance_id)
+        migration["status"], migration["dest_compute"] = "done", "cmp2"
+    assert {r["state"] for r in snap(evac_nova, batch)["items"]} == {"rebuilding"}
+    evac_nova.finish_all()
+    assert {r["state"] for r in snap(evac_nova, batch)["items"]} == {"done"}
+    assert len(servers_reads) == 3 and servers_reads[0][0] == tracking.since_for(batch)
+    assert all(since > tracking.since_for(batch) for since, _n in servers_reads[1:])
+
+
+def test_a_full_read_comes_back_after_the_period(evac_nova, servers_reads, settings):
+    settings.EVAC_PROGRESS_FULL_READ_SECONDS = 0  # every poll is a full read
+    batch = create(evac_nova, count=2)
+    submit(evac_nova, batch)
+    for _poll in range(3):
+        snap(evac_nova, batch)
+    assert [since for since, _n in servers_reads] == [tracking.since_for(batch)] * 3
+
+
+def test_a_server_deleted_between_polls_is_merged_as_deleted(evac_nova, servers_reads):
+    batch = create(evac_nova, count=2)
+    submit(evac_nova, batch)
+    snap(evac_nova, batch)
+    gone = batch.items.order_by("position")[0]
+    evac_nova.delete(gone.instance_id)
+    rows = {r["id"]: r for r in snap(evac_nova, batch)["items"]}
+    assert rows[gone.pk]["deleted"] and rows[gone.pk]["state"] == "failed"
+    assert servers_reads[-1][0] > tracking.since_for(batch)
+
+
+def test_actions_decide_on_a_full_read(evac_nova, servers_reads):
+    batch = create(evac_nova, count=2)
+    submit(evac_nova, batch)
+    snap(evac_nova, batch)
+    snap(evac_nova, batch)
+    tracking.cached_read(fake_request(evac_nova.endpoint), batch, fresh=True)
+    assert [since == tracking.since_for(batch) for since, _n in servers_reads] == [
+        True, False, True]
