@@ -27,6 +27,7 @@ OBSERVER_PASSWORD = "observer-secret"
 ROW_POLL_SECONDS = 2.5
 ROW_CONNECTIONS = 6
 REQUEST_TIMEOUT = 120
+AJAX_HEADERS = {"X-Requested-With": "XMLHttpRequest"}  # as the browser's polling sends
 
 
 def ensure_observer_user(session, auth_url, project_name):
@@ -159,7 +160,7 @@ class ProgressObserver(Observer):
         while not self.stopping.is_set():
             started = time.monotonic()
             answer = self.get(web, page + "progress.json",
-                              headers={"X-Requested-With": "XMLHttpRequest"})
+                              headers=AJAX_HEADERS)
             if answer is not None and interval is None:
                 interval = float(answer.json().get("poll", {}).get("interval_seconds") or 3)
             wait = (interval or 3.0) - (time.monotonic() - started)
@@ -177,7 +178,7 @@ class RowObserver(Observer):
 
     def warm_up(self, instance_id):
         self.web_factory().get(self.row_url(instance_id), timeout=REQUEST_TIMEOUT,
-                               headers={"X-Requested-With": "XMLHttpRequest"})
+                               headers=AJAX_HEADERS)
 
     def watch(self, batch_id, instance_ids):
         local = threading.local()
@@ -188,7 +189,7 @@ class RowObserver(Observer):
             if not hasattr(local, "web"):
                 local.web = self.web_factory()
             self.get(local.web, self.row_url(instance_id),
-                     headers={"X-Requested-With": "XMLHttpRequest"})
+                     headers=AJAX_HEADERS)
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=ROW_CONNECTIONS) as pool:
             while not self.stopping.is_set():

@@ -153,8 +153,9 @@ def force_down(request, service, forced=True, request_ids=None):
 
 
 def _service_answer(response, body, request_ids):
-    if request_ids is not None and request_id(response):
-        request_ids.append(request_id(response))
+    sent_id = request_id(response)
+    if request_ids is not None and sent_id:
+        request_ids.append(sent_id)
     return (body or {}).get("service", {})
 
 

@@ -192,14 +192,15 @@ def _newest_by_instance(migrations, since):
     return {instance_id: value[1] for instance_id, value in newest.items()}
 
 
-def read_nova(request, batch, instance_ids=None, servers=None, known=None):
+def read_nova(request, batch, instance_ids=None, known=None, reuse_servers=False):
     """One ``NovaView`` for ``batch`` in ``NOVA_CALLS_PER_POLL`` requests (more only for
     further pages). Servers are kept only for ``instance_ids`` (default: the batch's).
 
     ``known`` (a ``server_changes.ServerChanges`` of this batch): ask only for servers
     changed since its watermark and merge them into it; without it, a full read since the
-    batch began. ``servers`` (by id, from an earlier view) skips the servers request: one
-    call. The view's ``changes`` is what the next poll can build on (None if skipped).
+    batch began. ``reuse_servers`` (with ``known``) skips the servers request and shows
+    ``known``'s servers: one call. The view's ``changes`` is what the next poll can build
+    on (None if skipped).
     """
     since = since_for(batch)
     if instance_ids is None:
@@ -209,7 +210,9 @@ def read_nova(request, batch, instance_ids=None, servers=None, known=None):
     migrations = progress_api.evacuations_since(request, batch.source_host, since)
     calls = 1
     changes = None
-    if servers is None:
+    if reuse_servers:
+        servers = known.servers
+    else:
         now = time.monotonic()
         if known is None:
             answer = progress_api.servers_changed_since(request, since)
@@ -256,13 +259,11 @@ def _known_servers(key, now):
     return known
 
 
-def _recent_servers(known, batch, now):
-    """The servers of the last read, if the batch is being submitted and they are recent."""
-    if known is None or batch.state not in Batch.ACTIVE_STATES:
-        return None
-    if now - known.read_at < _submitting_servers_seconds():
-        return known.servers
-    return None
+def _reuse_servers(known, batch, now):
+    """Whether to show the servers of the last read again: the batch is being submitted
+    and they are recent."""
+    return (known is not None and batch.state in Batch.ACTIVE_STATES
+            and now - known.read_at < _submitting_servers_seconds())
 
 
 def _key_lock(key):
@@ -291,8 +292,8 @@ def cached_read(request, batch, fresh=False):
             view = hit[1]
             return NovaView(view.servers, view.migrations, view.read_at, 0, True, None, True)
         known = None if fresh else _known_servers(key, now)
-        view = read_nova(request, batch, servers=_recent_servers(known, batch, now),
-                         known=known)
+        view = read_nova(request, batch, known=known,
+                         reuse_servers=_reuse_servers(known, batch, now))
         with _cache_lock:
             for stale in [k for k, v in _cache.items() if v[0] <= now]:
                 _cache.pop(stale, None)
