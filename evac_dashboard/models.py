@@ -151,7 +151,7 @@ class EvacuationItem(models.Model):
 # ------------------------------------------------------------------------------ audit log
 #
 # Who did what, when, and did it work: one ``AuditRecord`` per action, written by
-# ``evac_dashboard.audit`` *before* Nova is called and completed after, so a crash in
+# ``evac_dashboard.store.audit`` *before* Nova is called and completed after, so a crash in
 # between leaves a ``pending`` record rather than none. Records made by the panel have
 # origin ``panel``; evacuations Nova knows about that the panel did not make (CLI, Masakari,
 # scripts) are copied in with origin ``external`` (see ``evacuation.external``).

@@ -350,8 +350,8 @@ def run_horizon(ctx, servers):
 
 def run_bare(ctx, servers, concurrency):
     """(b) The panel's evacuate requests from a thread pool; no dashboard."""
-    from evac_dashboard.evacuation import priority
-    from evac_dashboard.evacuation import request as evac_request
+    from evac_dashboard.rules import priority
+    from evac_dashboard.rules import request as evac_request
 
     evacuate = evac_request.build_request(evac_request.EvacuateOptions(), ctx.negotiated)
     ordered = priority.submission_order(servers)
@@ -760,7 +760,7 @@ def production_assets(run_dir, auth_url):
 
 
 def negotiated_version(compute):
-    from evac_dashboard.api import microversions
+    from evac_dashboard.rules import microversions
     import novaclient
 
     current = get_json(compute, "/", None).get("version") or {}  # GET /v2.1/
@@ -847,7 +847,7 @@ def main(argv=None):
     cloud.tool("up")
     cloud.load()
     setup_django(out_dir / "dashboard", cloud)
-    from evac_dashboard.evacuation import batches
+    from evac_dashboard.store import batches
 
     ctx = Context()
     ctx.args = args
@@ -861,7 +861,7 @@ def main(argv=None):
         ctx.observer_creds, ctx.observer_user_id = bench_observers.ensure_observer_user(
             ctx.session, cloud.auth_url, cloud.config["admin"]["project_name"])
 
-    from evac_dashboard.evacuation import request as evac_request
+    from evac_dashboard.rules import request as evac_request
     sent = evac_request.build_request(evac_request.EvacuateOptions(), ctx.negotiated)
     say("evacuation benchmark: %d servers on %s, cloud %s (Keystone %s)"
         % (args.servers, args.source, datadir, cloud.auth_url))

@@ -23,9 +23,9 @@ from horizon.utils import settings as horizon_settings
 from openstack_dashboard.contrib.developer.profiler import api as profiler
 
 from evac_dashboard.api import client
-from evac_dashboard.api import microversions
+from evac_dashboard.rules import microversions
 from evac_dashboard.api import nova
-from evac_dashboard.evacuation import errors
+from evac_dashboard.rules import errors
 
 LOG = logging.getLogger(__name__)
 

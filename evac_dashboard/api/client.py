@@ -23,7 +23,7 @@ from novaclient import exceptions as nova_exceptions
 from horizon.utils import memoized
 from openstack_dashboard.api import base
 
-from evac_dashboard.api import microversions
+from evac_dashboard.rules import microversions
 
 DEFAULT_VERSION_CACHE_SECONDS = 300
 DEFAULT_TIMEOUT = 30

@@ -1,7 +1,7 @@
 """Thin Nova (and Keystone) reads for the history page.
 
 Like ``api.nova`` each function makes a fixed, small number of requests (plus one per page of
-a paged list) and returns plain data. The callers (``evac_dashboard.audit``) decide how many
+a paged list) and returns plain data. The callers (``evac_dashboard.store.audit``) decide how many
 times they are called: the instance actions of a server cost one request per migration, so
 they are read once per migration and only for migrations someone looks at.
 """
@@ -11,7 +11,7 @@ from urllib import parse
 from openstack_dashboard.contrib.developer.profiler import api as profiler
 
 from evac_dashboard.api import client
-from evac_dashboard.api import microversions
+from evac_dashboard.rules import microversions
 from evac_dashboard.api import nova
 
 NOVA_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -86,7 +86,7 @@ def evacuate_action(request, server_id, created_at, margin=timedelta(minutes=2))
         return None
     if created_at is None:
         return found[0]
-    from evac_dashboard.evacuation import services  # late: plain helper, keeps imports light
+    from evac_dashboard.rules import services  # late: plain helper, keeps imports light
 
     def distance(action):
         started = services.parse_time(action.get("start_time"))

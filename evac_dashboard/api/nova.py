@@ -9,7 +9,7 @@ from urllib import parse
 from openstack_dashboard.contrib.developer.profiler import api as profiler
 
 from evac_dashboard.api import client
-from evac_dashboard.api import microversions
+from evac_dashboard.rules import microversions
 
 COMPUTE_BINARY = "nova-compute"
 PAGE_SIZE = 1000

@@ -2,7 +2,7 @@
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from evac_dashboard.evacuation import priority
+from evac_dashboard.rules import priority
 
 
 def _icon_text(kind, icon, text, title=""):

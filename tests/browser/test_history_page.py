@@ -12,10 +12,10 @@ from django.test.utils import override_settings
 from django.utils import timezone as dj_timezone
 
 
-from evac_dashboard import audit
+from evac_dashboard.store import audit
 from evac_dashboard.api import history as history_api
-from evac_dashboard.evacuation import batches
-from evac_dashboard.evacuation import request as evac_request
+from evac_dashboard.store import batches
+from evac_dashboard.rules import request as evac_request
 from evac_dashboard.models import AuditRecord, EvacuationItem
 from tests.browser import chromium
 from tests.unit.batches.fakes import servers_on
@@ -55,7 +55,7 @@ def outage_story():
     for n, item in enumerate(EvacuationItem.objects.filter(batch=batch).order_by("position")):
         batches.mark_submitting(item.pk)
         if n == 3:
-            from evac_dashboard.evacuation import errors
+            from evac_dashboard.rules import errors
             batches.mark_submit_failed(item.pk, errors.Advice(
                 "state_not_evacuable", "Not evacuable", "Cannot 'evacuate' instance while it "
                 "is in vm_state paused", "", False), 409, "req-" + str(uuid.uuid4()))

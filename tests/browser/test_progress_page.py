@@ -18,10 +18,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 from evac_dashboard import models
 from evac_dashboard.api import client
 from evac_dashboard.api import nova
-from evac_dashboard.evacuation import batches
-from evac_dashboard.evacuation import request as evac_request
-from evac_dashboard.evacuation import submission
-from evac_dashboard.evacuation import tracking
+from evac_dashboard.store import batches
+from evac_dashboard.rules import request as evac_request
+from evac_dashboard.operations import submission
+from evac_dashboard.operations import tracking
 from tests.browser import chromium
 from tests.unit.batches.fakes import fake_request, servers_on, still_in_use
 from tests.unit.batches.test_batches import ADMIN
@@ -222,7 +222,7 @@ class ProgressPageBrowserTests(chromium.admin_test_case()):
         """The page's stagesSeen is a port of evacuation.progress.stages_seen: same answers."""
         from itertools import product
 
-        from evac_dashboard.evacuation import progress
+        from evac_dashboard.rules import progress
 
         servers = servers_on("cmp9", 1)
         self.nova.add_servers(servers)

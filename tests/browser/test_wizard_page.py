@@ -10,7 +10,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from evac_dashboard import models
 from evac_dashboard.api import nova
 from evac_dashboard.api import placement
-from evac_dashboard.evacuation import submission
+from evac_dashboard.operations import submission
 from tests.browser import chromium
 from tests.unit import factories
 from tests.unit.content.wizard.test_wizard import provider

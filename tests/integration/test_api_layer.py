@@ -3,9 +3,9 @@
 import pytest
 
 from evac_dashboard.api import client
-from evac_dashboard.api import microversions
+from evac_dashboard.rules import microversions
 from evac_dashboard.api import nova
-from evac_dashboard.evacuation import hosts as host_model
+from evac_dashboard.rules import hosts as host_model
 from tests.integration.keystone_request import keystone_request
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("restore_cloud")]

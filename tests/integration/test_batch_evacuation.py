@@ -7,9 +7,9 @@ from evac_dashboard import models
 from evac_dashboard.api import actions
 from evac_dashboard.api import client
 from evac_dashboard.api import nova
-from evac_dashboard.evacuation import batches
-from evac_dashboard.evacuation import request as evac_request
-from evac_dashboard.evacuation import submission
+from evac_dashboard.store import batches
+from evac_dashboard.rules import request as evac_request
+from evac_dashboard.operations import submission
 from tests.integration.keystone_request import keystone_request
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("restore_cloud"),

@@ -26,14 +26,14 @@ from django.db import connection
 from novaclient import exceptions as nova_exc
 import pytest
 
-from evac_dashboard import audit
+from evac_dashboard.store import audit
 from evac_dashboard.api import client
 from evac_dashboard.api import nova as nova_api
 from evac_dashboard.content.evacuate import forms as evacuate_forms
 from evac_dashboard.content.evacuate import reviewed
 from evac_dashboard.content.history import export
-from evac_dashboard.evacuation import external
-from evac_dashboard.evacuation import submission
+from evac_dashboard.rules import external
+from evac_dashboard.operations import submission
 from evac_dashboard.models import AuditRecord, NovaEvacuation
 from tests.browser import chromium
 from tests.integration.dashboard_server import running_dashboard

@@ -28,9 +28,9 @@ from evac_dashboard import models
 from evac_dashboard.api import nova
 from evac_dashboard.content import display
 from evac_dashboard.content.batches import tables as batch_tables
-from evac_dashboard.evacuation import progress
-from evac_dashboard.evacuation import submission
-from evac_dashboard.evacuation import tracking
+from evac_dashboard.rules import progress
+from evac_dashboard.operations import submission
+from evac_dashboard.operations import tracking
 
 LOG = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from django.utils.translation import gettext_lazy as _
 
 from horizon import forms
 
-from evac_dashboard import audit
+from evac_dashboard.store import audit
 from evac_dashboard.content.evacuate import reviewed
-from evac_dashboard.evacuation import batches
-from evac_dashboard.evacuation import checks
-from evac_dashboard.evacuation import request as evac_request
-from evac_dashboard.evacuation import submission
+from evac_dashboard.store import batches
+from evac_dashboard.rules import checks
+from evac_dashboard.rules import request as evac_request
+from evac_dashboard.operations import submission
 
 SCHEDULER = ""
 RUNNING = "running"

@@ -8,8 +8,8 @@ altered or replayed against another host, and it expires.
 """
 from django.core import signing
 
-from evac_dashboard.evacuation import priority
-from evac_dashboard.evacuation import servers as srv
+from evac_dashboard.rules import priority
+from evac_dashboard.rules import servers as srv
 
 MAX_AGE_SECONDS = 3600
 _KEPT_KEYS = ("id", "name", "tenant_id", "status", srv.VM_STATE, srv.TASK_STATE, srv.HOST)

@@ -10,9 +10,9 @@ from horizon import messages
 from evac_dashboard.api import nova
 from evac_dashboard.content.evacuate import forms as evacuate_forms
 from evac_dashboard.content.evacuate import reviewed
-from evac_dashboard.evacuation import checks
-from evac_dashboard.evacuation import request as evac_request
-from evac_dashboard.evacuation import servers as srv
+from evac_dashboard.rules import checks
+from evac_dashboard.rules import request as evac_request
+from evac_dashboard.rules import servers as srv
 
 HOSTS_URL = reverse_lazy("horizon:admin:evac_hosts:index")
 

@@ -7,7 +7,7 @@ instead of evaluating it: host names, reasons and Nova messages are not ours to 
 import csv
 import json
 
-from evac_dashboard import audit
+from evac_dashboard.store import audit
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

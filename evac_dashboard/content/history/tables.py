@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from horizon import tables
 
-from evac_dashboard import audit
-from evac_dashboard.evacuation import external
+from evac_dashboard.store import audit
+from evac_dashboard.rules import external
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 

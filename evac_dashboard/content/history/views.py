@@ -20,11 +20,11 @@ from horizon.tables import views as table_views
 from horizon.utils import functions as utils
 from horizon import views as horizon_views
 
-from evac_dashboard import audit
+from evac_dashboard.store import audit
 from evac_dashboard import models
 from evac_dashboard.content.history import export
 from evac_dashboard.content.history import tables as history_tables
-from evac_dashboard.evacuation import external
+from evac_dashboard.rules import external
 
 
 def filter_from_query(request):

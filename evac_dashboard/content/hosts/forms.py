@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from horizon import forms
 from horizon import messages
 
-from evac_dashboard import audit
+from evac_dashboard.store import audit
 from evac_dashboard.api import actions
 from evac_dashboard.api import nova
 from evac_dashboard.content import nova_errors

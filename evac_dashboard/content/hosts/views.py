@@ -11,7 +11,7 @@ from horizon import tables
 from evac_dashboard.api import nova
 from evac_dashboard.content.hosts import forms as host_forms
 from evac_dashboard.content.hosts import tables as host_tables
-from evac_dashboard.evacuation import hosts as host_model
+from evac_dashboard.rules import hosts as host_model
 
 
 class IndexView(tables.DataTableView):

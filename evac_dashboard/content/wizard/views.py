@@ -9,7 +9,7 @@ from horizon import exceptions
 from horizon import messages
 from horizon import workflows
 
-from evac_dashboard.content.wizard import facts as wizard_facts
+from evac_dashboard.operations import host_facts as wizard_facts
 from evac_dashboard.content.wizard import workflows as wizard_workflows
 
 HOSTS_URL = reverse_lazy("horizon:admin:evac_hosts:index")

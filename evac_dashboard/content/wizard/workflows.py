@@ -11,14 +11,14 @@ from django.utils.translation import gettext_lazy as _
 from horizon import forms
 from horizon import workflows
 
-from evac_dashboard import audit
-from evac_dashboard.content.wizard import facts as wizard_facts
-from evac_dashboard.evacuation import batches
-from evac_dashboard.evacuation import checks
-from evac_dashboard.evacuation import priority
-from evac_dashboard.evacuation import request as evac_request
-from evac_dashboard.evacuation import servers as srv
-from evac_dashboard.evacuation import submission
+from evac_dashboard.store import audit
+from evac_dashboard.operations import host_facts as wizard_facts
+from evac_dashboard.store import batches
+from evac_dashboard.rules import checks
+from evac_dashboard.rules import priority
+from evac_dashboard.rules import request as evac_request
+from evac_dashboard.rules import servers as srv
+from evac_dashboard.operations import submission
 
 RUNNING = "running"
 STOPPED = "stopped"

@@ -6,7 +6,7 @@ dashboard's pages never delete a record.
 """
 from django.core.management.base import BaseCommand, CommandError
 
-from evac_dashboard import audit
+from evac_dashboard.store import audit
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 """The microversion feature table and negotiation rules."""
 import pytest
 
-from evac_dashboard.api import microversions as mv
+from evac_dashboard.rules import microversions as mv
 
 
 @pytest.mark.parametrize("feature, version, expected", [

@@ -1,6 +1,6 @@
 import pytest
 
-from evac_dashboard import audit
+from evac_dashboard.store import audit
 from evac_dashboard.api import client
 from tests.unit.audit.fakes import AuditFakeNova
 

@@ -3,11 +3,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from evac_dashboard import audit
-from evac_dashboard.evacuation import batches
-from evac_dashboard.evacuation import external
-from evac_dashboard.evacuation import request as evac_request
-from evac_dashboard.evacuation import submission
+from evac_dashboard.store import audit
+from evac_dashboard.store import batches
+from evac_dashboard.rules import external
+from evac_dashboard.rules import request as evac_request
+from evac_dashboard.operations import submission
 from evac_dashboard.models import AuditRecord, NovaEvacuation
 from tests.unit.audit.fakes import migration as nova_migration
 from tests.unit.batches.fakes import fake_request, servers_on

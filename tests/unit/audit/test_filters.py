@@ -5,9 +5,9 @@ import io
 
 import pytest
 
-from evac_dashboard import audit
+from evac_dashboard.store import audit
 from evac_dashboard.content.history import export
-from evac_dashboard.evacuation import batches
+from evac_dashboard.store import batches
 from evac_dashboard.models import AuditRecord
 
 pytestmark = pytest.mark.django_db

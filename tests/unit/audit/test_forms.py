@@ -9,13 +9,13 @@ import pytest
 
 from openstack_dashboard.test import helpers as test
 
-from evac_dashboard import audit
+from evac_dashboard.store import audit
 from evac_dashboard.api import actions
 from evac_dashboard.api import nova
 from evac_dashboard.content.evacuate import forms as evacuate_forms
 from evac_dashboard.content.evacuate import reviewed
 from evac_dashboard.content.history import export
-from evac_dashboard.evacuation import submission
+from evac_dashboard.operations import submission
 from evac_dashboard.models import AuditRecord, EvacuationBatch
 from tests.unit import factories
 from tests.unit.batches.fakes import fake_request, servers_on

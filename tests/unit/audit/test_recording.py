@@ -6,10 +6,10 @@ from django.core.management import call_command
 from django.utils import timezone
 import pytest
 
-from evac_dashboard import audit
-from evac_dashboard.evacuation import batches
-from evac_dashboard.evacuation import request as evac_request
-from evac_dashboard.evacuation import submission
+from evac_dashboard.store import audit
+from evac_dashboard.store import batches
+from evac_dashboard.rules import request as evac_request
+from evac_dashboard.operations import submission
 from evac_dashboard.models import AuditRecord, EvacuationBatch, EvacuationItem, NovaEvacuation
 from tests.unit.batches.fakes import fake_request, servers_on, still_in_use
 

@@ -5,7 +5,7 @@ from novaclient import exceptions as nova_exceptions
 import pytest
 
 from evac_dashboard.api import actions
-from evac_dashboard.evacuation import request as evac_request
+from evac_dashboard.rules import request as evac_request
 from tests.unit import factories
 from tests.unit.batches.fakes import fake_request, migration
 

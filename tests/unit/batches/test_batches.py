@@ -5,9 +5,9 @@ from django.db import IntegrityError
 from django.db import transaction
 import pytest
 
-from evac_dashboard.evacuation import batches
-from evac_dashboard.evacuation import errors
-from evac_dashboard.evacuation.request import EvacuateOptions
+from evac_dashboard.store import batches
+from evac_dashboard.rules import errors
+from evac_dashboard.rules.request import EvacuateOptions
 from evac_dashboard.models import EvacuationBatch, EvacuationItem
 from tests.unit import factories
 from tests.unit.batches.fakes import servers_on

@@ -6,10 +6,10 @@ from django.db import connection
 from django.db.backends.signals import connection_created
 import pytest
 
-from evac_dashboard.evacuation import batches
-from evac_dashboard.evacuation import priority
-from evac_dashboard.evacuation import request as evac_request
-from evac_dashboard.evacuation import submission
+from evac_dashboard.store import batches
+from evac_dashboard.rules import priority
+from evac_dashboard.rules import request as evac_request
+from evac_dashboard.operations import submission
 from evac_dashboard.models import EvacuationBatch, EvacuationItem
 from tests.unit import factories
 from tests.unit.batches.fakes import fake_request, migration, servers_on, still_in_use

@@ -1,5 +1,5 @@
-from evac_dashboard.evacuation import capacity
-from evac_dashboard.evacuation.capacity import Host, Need, free_capacity, plan
+from evac_dashboard.rules import capacity
+from evac_dashboard.rules.capacity import Host, Need, free_capacity, plan
 
 from .factories import server
 

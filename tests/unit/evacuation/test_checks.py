@@ -1,6 +1,6 @@
 from datetime import datetime, timezone
 
-from evac_dashboard.evacuation import checks
+from evac_dashboard.rules import checks
 
 from .factories import SOURCE, migration, server, service
 

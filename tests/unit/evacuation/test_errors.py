@@ -1,7 +1,7 @@
 import pytest
 
-from evac_dashboard.evacuation import errors
-from evac_dashboard.evacuation.errors import advise, advise_fault, nova_message
+from evac_dashboard.rules import errors
+from evac_dashboard.rules.errors import advise, advise_fault, nova_message
 
 # (status, Nova's message as in nova-evacuate.md §1.4/§5.2, expected code, retryable,
 #  words the advice must contain)

@@ -1,6 +1,6 @@
 import pytest
 
-from evac_dashboard.evacuation.priority import (
+from evac_dashboard.rules.priority import (
     invalid_priorities, restart_priority, submission_order)
 
 from .factories import server

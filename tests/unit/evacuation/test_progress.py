@@ -1,7 +1,7 @@
 import pytest
 
-from evac_dashboard.evacuation import progress
-from evac_dashboard.evacuation.progress import Progress, derive, stages_seen, summarize
+from evac_dashboard.rules import progress
+from evac_dashboard.rules.progress import Progress, derive, stages_seen, summarize
 
 from .factories import SOURCE, migration, server
 
@@ -216,7 +216,7 @@ def test_stage_order_starts_with_pending_and_ends_with_done():
 
 
 def test_fault_in_the_same_second_as_the_send_is_not_taken_for_an_old_one():
-    from evac_dashboard.evacuation import progress as progress_rules
+    from evac_dashboard.rules import progress as progress_rules
 
     server = {"id": "s1", "status": "ERROR", "OS-EXT-STS:vm_state": "error",
               "OS-EXT-SRV-ATTR:host": "cmp1",

@@ -1,6 +1,6 @@
 import pytest
 
-from evac_dashboard.evacuation.request import (
+from evac_dashboard.rules.request import (
     EvacuateOptions, OptionError, build_request, novaclient_kwargs, options_available)
 
 BELOW_2_14 = ["2.1", "2.13"]

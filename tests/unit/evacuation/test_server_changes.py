@@ -1,7 +1,7 @@
 """The merged view of a batch's servers that lets polls read only recent changes."""
 import datetime
 
-from evac_dashboard.evacuation import server_changes as changes
+from evac_dashboard.rules import server_changes as changes
 
 UTC = datetime.timezone.utc
 T0 = datetime.datetime(2026, 11, 23, 9, 0, 0, tzinfo=UTC)

@@ -1,7 +1,7 @@
 import pytest
 
 from evac_dashboard.api import client
-from evac_dashboard.evacuation import tracking
+from evac_dashboard.operations import tracking
 from tests.unit.progress.fakes import EvacuatingFakeNova
 
 

@@ -18,10 +18,10 @@ from django.utils import timezone
 import pytest
 
 from evac_dashboard.api import actions
-from evac_dashboard.evacuation import batches
-from evac_dashboard.evacuation import request as evac_request
-from evac_dashboard.evacuation import submission
-from evac_dashboard.evacuation import tracking
+from evac_dashboard.store import batches
+from evac_dashboard.rules import request as evac_request
+from evac_dashboard.operations import submission
+from evac_dashboard.operations import tracking
 from evac_dashboard.models import EvacuationBatch, EvacuationItem
 from tests.unit.batches.fakes import fake_request, servers_on
 from tests.unit.batches.test_batches import ADMIN

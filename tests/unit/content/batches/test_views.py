@@ -20,10 +20,10 @@ from openstack_dashboard.test import helpers as test
 from evac_dashboard import models
 from evac_dashboard.api import client
 from evac_dashboard.api import nova
-from evac_dashboard.evacuation import batches
-from evac_dashboard.evacuation import request as evac_request
-from evac_dashboard.evacuation import submission
-from evac_dashboard.evacuation import tracking
+from evac_dashboard.store import batches
+from evac_dashboard.rules import request as evac_request
+from evac_dashboard.operations import submission
+from evac_dashboard.operations import tracking
 from tests.unit.batches.fakes import servers_on, still_in_use
 from tests.unit.batches.test_batches import ADMIN
 from tests.unit.progress.fakes import EvacuatingFakeNova

@@ -10,10 +10,10 @@ from django.utils import timezone as dj_timezone
 
 from openstack_dashboard.test import helpers as test
 
-from evac_dashboard import audit
+from evac_dashboard.store import audit
 from evac_dashboard.api import history as history_api
-from evac_dashboard.evacuation import batches
-from evac_dashboard.evacuation import request as evac_request
+from evac_dashboard.store import batches
+from evac_dashboard.rules import request as evac_request
 from evac_dashboard.models import AuditRecord, EvacuationItem
 from tests.unit.batches.fakes import servers_on
 

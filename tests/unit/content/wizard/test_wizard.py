@@ -9,7 +9,7 @@ from openstack_dashboard.test import helpers as test
 from evac_dashboard import models
 from evac_dashboard.api import nova
 from evac_dashboard.api import placement
-from evac_dashboard.evacuation import submission
+from evac_dashboard.operations import submission
 from tests.unit import factories
 
 WIZARD_URL = reverse("horizon:admin:evac_hosts:wizard", args=["cmp1"])

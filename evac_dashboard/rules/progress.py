@@ -8,8 +8,8 @@ host has restarted and cleaned up (``cleaned_up``).
 """
 from dataclasses import dataclass
 
-from evac_dashboard.evacuation import servers as srv
-from evac_dashboard.evacuation import services as svc
+from evac_dashboard.rules import servers as srv
+from evac_dashboard.rules import services as svc
 
 PENDING = "pending"
 SUBMITTED = "submitted"

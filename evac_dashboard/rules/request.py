@@ -2,7 +2,7 @@
 
 The body rules follow Nova's JSON schema per microversion (``onSharedStorage`` only up to
 2.13, ``force`` only 2.29-2.67, ...). The version numbers come from the feature table in
-``evac_dashboard.api.microversions``; this module only asks it questions.
+``evac_dashboard.rules.microversions``; this module only asks it questions.
 
 Power state: from the microversion where ``evacuate_leaves_stopped`` starts, Nova leaves
 evacuated servers stopped. "Servers come back running" on such a cloud is therefore done by
@@ -13,7 +13,7 @@ return to their previous power state) and also avoids the new microversion's
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from evac_dashboard.api import microversions
+from evac_dashboard.rules import microversions
 
 
 class OptionError(ValueError):

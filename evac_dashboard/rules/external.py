@@ -1,6 +1,6 @@
 """Merging Nova's evacuation records with the panel's: which evacuations did the panel make?
 
-Plain logic, no Django and no HTTP: ``evac_dashboard.audit.sync_external`` feeds it Nova's
+Plain logic, no Django and no HTTP: ``evac_dashboard.store.audit.sync_external`` feeds it Nova's
 migrations, the instance actions it has read, and the panel's batch items.
 
 The matching rule. A Nova evacuation migration M of instance I, created at time T, with
@@ -29,7 +29,7 @@ margin). External migrations need their action anyway, for the user and request 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from evac_dashboard.evacuation import services as svc
+from evac_dashboard.rules import services as svc
 
 CLOCK_SKEW_MARGIN = timedelta(minutes=2)
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from evac_dashboard.api import nova
 from evac_dashboard.api import placement
-from evac_dashboard.evacuation import capacity
-from evac_dashboard.evacuation import checks
-from evac_dashboard.evacuation import priority
-from evac_dashboard.evacuation import servers as srv
-from evac_dashboard.evacuation import services as svc
+from evac_dashboard.rules import capacity
+from evac_dashboard.rules import checks
+from evac_dashboard.rules import priority
+from evac_dashboard.rules import servers as srv
+from evac_dashboard.rules import services as svc
 
 SCHEDULER = "scheduler"
 ONE_HOST = "host"

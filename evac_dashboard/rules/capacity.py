@@ -14,9 +14,9 @@ amounts from ``GET /allocations/{uuid}`` (preferred) or from the flavor.
 import math
 from dataclasses import dataclass, field
 
-from evac_dashboard.evacuation import priority as prio
-from evac_dashboard.evacuation import servers as srv
-from evac_dashboard.evacuation import services as svc
+from evac_dashboard.rules import priority as prio
+from evac_dashboard.rules import servers as srv
+from evac_dashboard.rules import services as svc
 
 _UNITS = {"VCPU": "vCPU", "PCPU": "dedicated CPU", "MEMORY_MB": "MiB RAM", "DISK_GB": "GiB disk"}
 

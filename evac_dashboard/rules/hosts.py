@@ -7,8 +7,8 @@ of ``hypervisor_hostname``. A host with several nodes (e.g. ironic) gets their s
 from dataclasses import dataclass, field
 import datetime
 
-from evac_dashboard.evacuation import servers
-from evac_dashboard.evacuation import services as service_rules
+from evac_dashboard.rules import servers
+from evac_dashboard.rules import services as service_rules
 
 
 @dataclass

@@ -20,8 +20,8 @@ from django.db import models as db_models
 from django.db import transaction
 from django.utils import timezone
 
-from evac_dashboard.evacuation import priority
-from evac_dashboard.evacuation import servers as srv
+from evac_dashboard.rules import priority
+from evac_dashboard.rules import servers as srv
 from evac_dashboard.models import EvacuationBatch as Batch
 from evac_dashboard.models import EvacuationItem as Item
 

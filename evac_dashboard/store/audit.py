@@ -43,7 +43,7 @@ from django.db import models as db_models
 from django.db import transaction
 from django.utils import timezone
 
-from evac_dashboard.evacuation import external
+from evac_dashboard.rules import external
 from evac_dashboard.models import AuditRecord as Record
 from evac_dashboard.models import EvacuationBatch
 from evac_dashboard.models import EvacuationItem

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from dataclasses import field
 import datetime
 
-from evac_dashboard.evacuation import services as svc
+from evac_dashboard.rules import services as svc
 
 # Servers changed this long before the newest ``updated`` seen are asked for again.
 DEFAULT_OVERLAP = datetime.timedelta(seconds=10)

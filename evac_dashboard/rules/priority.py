@@ -7,7 +7,7 @@ integer also counts as 0 but is flagged so the operator can fix it.
 import re
 from dataclasses import dataclass
 
-from evac_dashboard.evacuation import servers as srv
+from evac_dashboard.rules import servers as srv
 
 METADATA_KEY = "evac:restart_priority"
 DEFAULT = 0

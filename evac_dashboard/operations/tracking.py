@@ -43,16 +43,16 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from evac_dashboard import audit
+from evac_dashboard.store import audit
 from evac_dashboard.api import client
 from evac_dashboard.api import progress as progress_api
-from evac_dashboard.evacuation import batches
-from evac_dashboard.evacuation import errors
-from evac_dashboard.evacuation import progress
-from evac_dashboard.evacuation import server_changes
-from evac_dashboard.evacuation import servers as srv
-from evac_dashboard.evacuation import services as svc
-from evac_dashboard.evacuation import submission
+from evac_dashboard.store import batches
+from evac_dashboard.rules import errors
+from evac_dashboard.rules import progress
+from evac_dashboard.rules import server_changes
+from evac_dashboard.rules import servers as srv
+from evac_dashboard.rules import services as svc
+from evac_dashboard.operations import submission
 from evac_dashboard.models import EvacuationBatch as Batch
 from evac_dashboard.models import EvacuationItem as Item
 

@@ -25,12 +25,12 @@ import threading
 
 from django import db
 
-from evac_dashboard import audit
+from evac_dashboard.store import audit
 from evac_dashboard.api import actions
-from evac_dashboard.evacuation import batches
-from evac_dashboard.evacuation import errors
-from evac_dashboard.evacuation import request as evac_request
-from evac_dashboard.evacuation import services as svc
+from evac_dashboard.store import batches
+from evac_dashboard.rules import errors
+from evac_dashboard.rules import request as evac_request
+from evac_dashboard.rules import services as svc
 
 LOG = logging.getLogger(__name__)
 

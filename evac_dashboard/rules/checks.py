@@ -6,8 +6,8 @@ judgement. ``preflight`` runs all of them in the order an operator fixes things.
 """
 from dataclasses import dataclass
 
-from evac_dashboard.evacuation import servers as srv
-from evac_dashboard.evacuation import services as svc
+from evac_dashboard.rules import servers as srv
+from evac_dashboard.rules import services as svc
 
 ERROR = "error"
 WARNING = "warning"
