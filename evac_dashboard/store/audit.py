@@ -153,16 +153,6 @@ def _instances(instances):
     return result
 
 
-def _microversion(who, microversion):
-    if microversion:
-        return str(microversion)
-    if getattr(who, "user", None) is None:
-        return ""
-    from evac_dashboard.api import history  # late: keeps this module free of novaclient
-
-    return history.known_microversion(who) or ""
-
-
 def begin(who, action, *, source_host="", target_host="", instances=(), options=None,
           microversion=None, batch_id=None, detail=""):
     """Write a ``pending`` record of ``action`` now, before Nova is called; returns it.
@@ -178,7 +168,7 @@ def begin(who, action, *, source_host="", target_host="", instances=(), options=
         user_id=person.user_id, user_name=person.user_name, project_id=person.project_id,
         project_name=person.project_name, source_host=source_host or "",
         target_host=target_host or "", instances=listed, instance_count=len(listed),
-        options=safe_options(options), microversion=_microversion(who, microversion),
+        options=safe_options(options), microversion=str(microversion or ""),
         batch_id=batch_id, detail=detail or "")
     LOG.info("Audit %s: %s of %s by %s started", record.pk, action, source_host or "-",
              person.user_name or person.user_id or "?")
@@ -212,41 +202,6 @@ def complete(record, outcome, *, detail=None, request_ids=(), instances=None,
         if isinstance(record, Record):
             record.refresh_from_db()
     return done
-
-
-def describe_error(error):
-    """Nova's refusal in a line: ``HTTP 400: <message>``, or the exception's type and text.
-    (Errors of the calls audited never carry the request body, so no password.)"""
-    from evac_dashboard.api import actions  # late: keeps this module free of novaclient
-
-    status = actions.error_status(error)
-    message = getattr(error, "message", None) or str(error) or type(error).__name__
-    if status:
-        return "HTTP %d: %s" % (status, message)
-    return "%s: %s" % (type(error).__name__, message)
-
-
-def _error_request_id(error):
-    return getattr(error, "request_id", None) or None
-
-
-@contextlib.contextmanager
-def recorded(who, action, **fields):
-    """Record the Nova call(s) made in the block: written before, completed after.
-
-    The block may set ``record.request_ids_seen`` (a list) with Nova's request ids. If the
-    block raises, the record is completed ``failed`` with Nova's message and request id,
-    and the exception goes on.
-    """
-    record = begin(who, action, **fields)
-    record.request_ids_seen = []
-    try:
-        yield record
-    except Exception as error:
-        _complete_quietly(record, FAILED, detail=describe_error(error),
-                          request_ids=record.request_ids_seen + [_error_request_id(error)])
-        raise
-    _complete_quietly(record, SUCCEEDED, request_ids=record.request_ids_seen)
 
 
 def _complete_quietly(record, outcome, **kwargs):
@@ -308,8 +263,7 @@ def recorded_batch_action(who, action, batch, instance_ids=None):
     try:
         yield record
     except Exception as error:
-        _complete_quietly(record, FAILED, detail=describe_error(error),
-                          request_ids=[_error_request_id(error)])
+        _complete_quietly(record, FAILED, detail="%s: %s" % (type(error).__name__, error))
         raise
     if action == CANCEL:
         _complete_quietly(record, CANCELLED, detail=record.detail_text)

@@ -12,6 +12,7 @@ from django.test.utils import override_settings
 from django.utils import timezone as dj_timezone
 
 
+from evac_dashboard.operations import recording
 from evac_dashboard.store import audit
 from evac_dashboard.api import history as history_api
 from evac_dashboard.store import batches
@@ -39,11 +40,11 @@ def at(record, minutes_ago):
 def outage_story():
     """cmp2 dies: alice fences it and evacuates it from the panel; meanwhile someone uses
     the CLI on cmp3; later cmp2 comes back."""
-    with audit.recorded(ALICE, audit.FORCE_DOWN, source_host="cmp2",
+    with recording.recorded(ALICE, audit.FORCE_DOWN, source_host="cmp2",
                         microversion="2.96") as record:
         pass
     at(record, 50)
-    with audit.recorded(ALICE, audit.DISABLE, source_host="cmp2", microversion="2.96",
+    with recording.recorded(ALICE, audit.DISABLE, source_host="cmp2", microversion="2.96",
                         options={"reason": "fenced: PSU failure"}) as record:
         pass
     at(record, 50)
@@ -65,7 +66,7 @@ def outage_story():
     audit.batch_submission_ended(batch.pk)
     at(record, 45)
     with pytest.raises(RuntimeError):
-        with audit.recorded(ALICE, audit.UNSET_FORCE_DOWN, source_host="cmp2",
+        with recording.recorded(ALICE, audit.UNSET_FORCE_DOWN, source_host="cmp2",
                             microversion="2.96") as record:
             error = RuntimeError("Unable to force up host cmp2 as `done` evacuation "
                                  "migration records remain")

@@ -21,7 +21,7 @@ from evac_dashboard.api import nova
 from evac_dashboard.store import batches
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.operations import submission
-from evac_dashboard.operations import tracking
+from evac_dashboard.operations import progress_reads
 from tests.browser import chromium
 from tests.unit.batches.fakes import fake_request, servers_on, still_in_use
 from tests.unit.batches.test_batches import ADMIN
@@ -58,7 +58,7 @@ class ProgressPageBrowserTests(chromium.admin_test_case()):
         super().setUp()
         self.selenium.implicitly_wait(0)
         client.forget_versions()
-        tracking.forget_cache()
+        progress_reads.forget_cache()
         self.nova = EvacuatingFakeNova().start()
         self.addCleanup(self.nova.stop)
         mock.patch.object(client, "compute_endpoint", return_value=self.nova.endpoint).start()

@@ -30,7 +30,9 @@ from evac_dashboard.content import display
 from evac_dashboard.content.batches import tables as batch_tables
 from evac_dashboard.rules import progress
 from evac_dashboard.operations import submission
-from evac_dashboard.operations import tracking
+from evac_dashboard.operations import evacuations
+from evac_dashboard.operations import progress_reads
+from evac_dashboard.operations import snapshots
 
 LOG = logging.getLogger(__name__)
 
@@ -95,7 +97,7 @@ class DetailView(horizon_views.HorizonTemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         batch = self.batch
-        data = tracking.snapshot(self.request, batch)
+        data = snapshots.snapshot(self.request, batch)
         names = _project_names(self.request)
         for row in data["items"]:
             decorate_row(row, names)
@@ -125,7 +127,7 @@ def decorate_row(row, project_names):
     """Display-only fields the template needs (the script computes the same ones)."""
     row["project_name"] = project_names.get(row["project_id"]) or row["project_id"] or "-"
     row["since_text"] = display.age(row["since_seconds"]) or "-"
-    labels = tracking.stage_labels()
+    labels = snapshots.stage_labels()
     row["stage_items"] = [
         (code, _stage_text(code, row, labels)) for code in row["stages"]]
     return row
@@ -138,10 +140,10 @@ def _stage_text(code, row, labels):
 
 
 def count_cards(data):
-    labels = tracking.state_labels()
+    labels = snapshots.state_labels()
     counts = data["summary"]["counts"]
     total = data["summary"]["total"] or 1
-    return [{"state": state, "label": labels[state], "icon": tracking.STATE_ICONS[state],
+    return [{"state": state, "label": labels[state], "icon": snapshots.STATE_ICONS[state],
              "count": counts.get(state, 0),
              "width": "%.3f" % (counts.get(state, 0) * 100.0 / total)}
             for state in (progress.PENDING, progress.SUBMITTED, progress.REBUILDING,
@@ -151,11 +153,11 @@ def count_cards(data):
 def page_config(data):
     """What the script needs besides the polls: labels, icons and the stage rules."""
     return {
-        "states": {k: str(v) for k, v in tracking.state_labels().items()},
-        "icons": tracking.STATE_ICONS,
-        "stages": {k: str(v) for k, v in tracking.stage_labels().items()},
-        "stageOrder": list(tracking.STAGE_ORDER),
-        "alwaysPassed": list(tracking.ALWAYS_PASSED),
+        "states": {k: str(v) for k, v in snapshots.state_labels().items()},
+        "icons": snapshots.STATE_ICONS,
+        "stages": {k: str(v) for k, v in snapshots.stage_labels().items()},
+        "stageOrder": list(snapshots.STAGE_ORDER),
+        "alwaysPassed": list(snapshots.ALWAYS_PASSED),
         "finalStates": list(progress.FINAL_STATES),
         "interval": data["poll"]["interval_seconds"],
         "maxInterval": data["poll"]["max_interval_seconds"],
@@ -201,7 +203,7 @@ def _wants_json(request):
 
 @method_decorator(gzip_page, name="dispatch")
 class ProgressView(generic.View):
-    """``GET <batch>/progress.json``: the snapshot (schema in ``tracking.snapshot``).
+    """``GET <batch>/progress.json``: the snapshot (schema in ``snapshots.snapshot``).
 
     Gzipped when the browser accepts it (about 1 KB per row before, a tenth after); the
     document holds no secret, so compressing it gives BREACH nothing to find.
@@ -211,7 +213,7 @@ class ProgressView(generic.View):
         batch = _get_batch(batch_id)
         if batch is None:
             return json_error(404, "not_found", _("No evacuation batch %s.") % batch_id)
-        data = tracking.snapshot(request, batch)
+        data = snapshots.snapshot(request, batch)
         response = http.JsonResponse(data)
         response["Cache-Control"] = "no-store"
         return response
@@ -250,12 +252,12 @@ class ActionView(generic.View):
         password = request.POST.get("password") or None
         try:
             message = self.act(request, batch, item_ids, password)
-        except tracking.ActionRefused as refused:
+        except evacuations.ActionRefused as refused:
             return self._answer(request, batch, 409, "refused", str(refused))
         except Exception as error:  # never a 500 page for an action
             LOG.exception("Evacuation batch %s: %s failed", batch.pk, type(self).__name__)
             return self._answer(request, batch, 502, "failed",
-                                _("The action failed: %s") % tracking.nova_error_text(error))
+                                _("The action failed: %s") % progress_reads.nova_error_text(error))
         return self._answer(request, batch, 200, "ok", message)
 
     def act(self, request, batch, item_ids, password):
@@ -275,19 +277,19 @@ class ActionView(generic.View):
 
 class RetryView(ActionView):
     def act(self, request, batch, item_ids, password):
-        count = tracking.retry(request, batch, item_ids, password)
+        count = evacuations.retry(request, batch, item_ids, password)
         return _("Sent again: %d instance(s), each as a new attempt.") % count
 
 
 class CancelView(ActionView):
     def act(self, request, batch, item_ids, password):
-        count = tracking.cancel(request, batch, item_ids)
+        count = evacuations.cancel(request, batch, item_ids)
         return _("Cancelled %d instance(s) that were still waiting.") % count
 
 
 class ResumeView(ActionView):
     def act(self, request, batch, item_ids, password):
         if item_ids is not None:
-            raise tracking.ActionRefused(_("Resume takes the whole batch, not single items."))
-        tracking.resume(request, batch, password)
+            raise evacuations.ActionRefused(_("Resume takes the whole batch, not single items."))
+        evacuations.resume(request, batch, password)
         return _("Resumed: what Nova already has is recorded, the rest is being sent.")

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from horizon import forms
 
+from evac_dashboard.operations import recording
 from evac_dashboard.store import audit
 from evac_dashboard.content.evacuate import reviewed
 from evac_dashboard.store import batches
@@ -146,7 +147,7 @@ class EvacuateForm(forms.SelfHandlingForm):
             submission.start(batch, submission.Credentials.from_request(request),
                              password=self.options.admin_password)
         except Exception as error:
-            audit.complete(record, audit.FAILED, detail=audit.describe_error(error))
+            audit.complete(record, audit.FAILED, detail=recording.describe_error(error))
             raise
         self.batch = batch
         return batch

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from horizon import forms
 from horizon import messages
 
+from evac_dashboard.operations import recording
 from evac_dashboard.store import audit
 from evac_dashboard.api import actions
 from evac_dashboard.api import nova
@@ -28,7 +29,7 @@ class HostServiceForm(forms.SelfHandlingForm):
 
     def audited(self, request, action, **options):
         """Audit record of one service call: written before, completed after."""
-        return audit.recorded(request, action, source_host=self.service["host"],
+        return recording.recorded(request, action, source_host=self.service["host"],
                               options=options)
 
     def handle(self, request, data):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from horizon import forms
 from horizon import workflows
 
+from evac_dashboard.operations import recording
 from evac_dashboard.store import audit
 from evac_dashboard.operations import host_facts as wizard_facts
 from evac_dashboard.store import batches
@@ -279,7 +280,7 @@ class EvacuateHostWizard(workflows.Workflow):
             submission.start(batch, submission.Credentials.from_request(request),
                              password=options.admin_password)
         except Exception as error:
-            audit.complete(record, audit.FAILED, detail=audit.describe_error(error))
+            audit.complete(record, audit.FAILED, detail=recording.describe_error(error))
             raise
         self.batch = batch
         return True

@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.utils import timezone
 import pytest
 
+from evac_dashboard.operations import recording
 from evac_dashboard.store import audit
 from evac_dashboard.store import batches
 from evac_dashboard.rules import request as evac_request
@@ -69,7 +70,7 @@ def test_safe_options_never_keep_a_password():
 
 def test_recorded_completes_succeeded_after_the_call():
     seen = []
-    with audit.recorded(ADMIN, audit.DISABLE, source_host="cmp1") as record:
+    with recording.recorded(ADMIN, audit.DISABLE, source_host="cmp1") as record:
         seen.append(AuditRecord.objects.get(pk=record.pk).outcome)  # written before
         record.request_ids_seen.append("req-1")
     assert seen == [audit.PENDING]
@@ -80,7 +81,7 @@ def test_recorded_completes_succeeded_after_the_call():
 
 def test_recorded_completes_failed_with_novas_message_and_request_id():
     with pytest.raises(NovaRefusal):
-        with audit.recorded(ADMIN, audit.UNSET_FORCE_DOWN, source_host="cmp1") as record:
+        with recording.recorded(ADMIN, audit.UNSET_FORCE_DOWN, source_host="cmp1") as record:
             raise NovaRefusal(400, "Unable to force up host cmp1", "req-bad")
     record.refresh_from_db()
     assert record.outcome == audit.FAILED

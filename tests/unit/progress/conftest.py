@@ -1,7 +1,7 @@
 import pytest
 
 from evac_dashboard.api import client
-from evac_dashboard.operations import tracking
+from evac_dashboard.operations import progress_reads
 from tests.unit.progress.fakes import EvacuatingFakeNova
 
 
@@ -11,11 +11,11 @@ def evac_nova(settings):
     settings.EVAC_NOVA_MICROVERSION = None
     settings.EVAC_PROGRESS_CACHE_SECONDS = 0
     client.forget_versions()
-    tracking.forget_cache()
+    progress_reads.forget_cache()
     server = EvacuatingFakeNova().start()
     yield server
     if server.gate is not None:
         server.gate.set()
     server.stop()
     client.forget_versions()
-    tracking.forget_cache()
+    progress_reads.forget_cache()

@@ -21,7 +21,9 @@ from evac_dashboard.api import actions
 from evac_dashboard.store import batches
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.operations import submission
-from evac_dashboard.operations import tracking
+from evac_dashboard.operations import evacuations
+from evac_dashboard.operations import liveness
+from evac_dashboard.operations import snapshots
 from evac_dashboard.models import EvacuationBatch, EvacuationItem
 from tests.unit.batches.fakes import fake_request, servers_on
 from tests.unit.batches.test_batches import ADMIN
@@ -96,7 +98,7 @@ def test_resume_after_the_worker_died_sends_only_the_missing_items(evac_nova):
     assert batch.state == EvacuationBatch.SUBMITTING
     assert states(batch) == {"submitted": 3, "submitting": 1, "pending": 4}
     assert len(evac_nova.evacuations()) == 4
-    data = tracking.snapshot(request, batch)
+    data = snapshots.snapshot(request, batch)
     assert data["resume"]["possible"] and data["resume"]["open_items"] == 5
     assert "gone" in data["resume"]["reason"]
     assert not data["final"]
@@ -105,7 +107,7 @@ def test_resume_after_the_worker_died_sends_only_the_missing_items(evac_nova):
 
     migrations_before = len(evac_nova.calls("/os-migrations"))
     posts_before = len(evac_nova.evacuations())
-    run = tracking.resume(request, batch, executor=submission.InlineExecutor())
+    run = evacuations.resume(request, batch, executor=submission.InlineExecutor())
 
     assert run.resumed and run.done
     # One read of Nova's evacuation records decided what was already sent.
@@ -123,7 +125,7 @@ def test_resume_after_the_worker_died_sends_only_the_missing_items(evac_nova):
     assert batch.state == EvacuationBatch.FINISHED and batch.active_source_host is None
 
     evac_nova.finish_all()
-    data = tracking.snapshot(request, batch)
+    data = snapshots.snapshot(request, batch)
     assert data["final"] and data["summary"]["counts"]["done"] == 8
     assert not data["resume"]["possible"]
 
@@ -139,10 +141,10 @@ def test_resume_is_not_offered_while_this_process_sends_it(evac_nova):
         fake_request(evac_nova.endpoint)), executor=executor)
     batch.refresh_from_db()
     try:
-        status = tracking.resume_status(batch)
+        status = liveness.resume_status(batch)
         assert not status.possible and "this dashboard process" in status.reason.lower()
-        with pytest.raises(tracking.ActionRefused):
-            tracking.resume(fake_request(evac_nova.endpoint), batch)
+        with pytest.raises(evacuations.ActionRefused):
+            evacuations.resume(fake_request(evac_nova.endpoint), batch)
     finally:
         with submission._running_lock:
             submission._running.pop(str(batch.pk), None)
@@ -156,13 +158,13 @@ def test_a_worker_on_another_node_is_only_offered_once_it_went_silent(evac_nova,
                                  options=evac_request.EvacuateOptions(), microversion="2.94",
                                  initiator=ADMIN)
     batch = batches.claim(batch, "other-node:4242")
-    status = tracking.resume_status(batch)
+    status = liveness.resume_status(batch)
     assert not status.possible and "other-node:4242" in status.reason
     old = timezone.now() - timedelta(minutes=5)
     EvacuationBatch.objects.filter(pk=batch.pk).update(updated_at=old, created_at=old)
     EvacuationItem.objects.filter(batch=batch).update(updated_at=old, created_at=old)
     batch.refresh_from_db()
-    status = tracking.resume_status(batch)
+    status = liveness.resume_status(batch)
     assert status.possible and status.open_items == 2
 
 
@@ -176,12 +178,12 @@ def test_an_interrupted_batch_is_offered_and_a_finished_one_is_not(evac_nova):
     batches.finish_batch(batch.pk, "nova-api went away")
     batch.refresh_from_db()
     assert batch.state == "interrupted"
-    assert tracking.resume_status(batch).possible
-    tracking.resume(fake_request(evac_nova.endpoint), batch,
+    assert liveness.resume_status(batch).possible
+    evacuations.resume(fake_request(evac_nova.endpoint), batch,
                     executor=submission.InlineExecutor())
     batch.refresh_from_db()
     assert batch.state == "finished" and len(evac_nova.evacuations()) == 2
-    assert not tracking.resume_status(batch).possible
+    assert not liveness.resume_status(batch).possible
 
 
 def test_resume_asks_for_the_password_again(evac_nova):
@@ -194,9 +196,9 @@ def test_resume_asks_for_the_password_again(evac_nova):
     batches.claim(batch, submission.worker_name())
     batches.finish_batch(batch.pk, "stopped")
     batch.refresh_from_db()
-    with pytest.raises(tracking.ActionRefused, match="admin password"):
-        tracking.resume(fake_request(evac_nova.endpoint), batch)
+    with pytest.raises(evacuations.ActionRefused, match="admin password"):
+        evacuations.resume(fake_request(evac_nova.endpoint), batch)
     assert not evac_nova.evacuations()
-    tracking.resume(fake_request(evac_nova.endpoint), batch, password="Pw-1",
+    evacuations.resume(fake_request(evac_nova.endpoint), batch, password="Pw-1",
                     executor=submission.InlineExecutor())
     assert evac_nova.evacuations()[0].body["evacuate"]["adminPass"] == "Pw-1"

@@ -8,7 +8,8 @@ from evac_dashboard.api import progress as progress_api
 from evac_dashboard.store import batches
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.operations import submission
-from evac_dashboard.operations import tracking
+from evac_dashboard.operations import progress_reads
+from evac_dashboard.operations import snapshots
 from evac_dashboard.models import EvacuationBatch, EvacuationItem
 from tests.unit.batches.fakes import fake_request, servers_on, still_in_use
 from tests.unit.batches.test_batches import ADMIN
@@ -32,7 +33,7 @@ def submit(nova, batch):
 
 
 def snap(nova, batch):
-    return tracking.snapshot(fake_request(nova.endpoint), batch)
+    return snapshots.snapshot(fake_request(nova.endpoint), batch)
 
 
 def rows_by_name(data):
@@ -42,7 +43,7 @@ def rows_by_name(data):
 def test_before_anything_is_sent_rows_come_from_the_batch(evac_nova):
     batch = create(evac_nova)
     data = snap(evac_nova, batch)
-    assert data["nova"]["ok"] and data["nova"]["calls"] == tracking.NOVA_CALLS_PER_POLL
+    assert data["nova"]["ok"] and data["nova"]["calls"] == progress_reads.NOVA_CALLS_PER_POLL
     assert [r["state"] for r in data["items"]] == ["pending"] * 3
     row = data["items"][0]
     # Nova has not changed these servers since the batch began: shown from stored data.
@@ -251,7 +252,7 @@ def test_polls_after_the_first_ask_nova_only_for_recent_changes(evac_nova, serve
     evac_nova.step(third, to=2)
     data = snap(evac_nova, batch)              # since start + 60 s - 10 s
 
-    assert servers_reads == [(tracking.since_for(batch), 4),
+    assert servers_reads == [(progress_reads.since_for(batch), 4),
                              (start - timedelta(seconds=10), 4),
                              (start + timedelta(seconds=50), 3)]
     # Servers not in the last answer keep what the earlier reads showed.
@@ -259,7 +260,7 @@ def test_polls_after_the_first_ask_nova_only_for_recent_changes(evac_nova, serve
         ("done", None, "cmp2"), ("done", None, "cmp2"),
         ("rebuilding", "rebuild_block_device_mapping", "cmp1"),
         ("rebuilding", "rebuilding", "cmp1")]
-    assert data["nova"]["calls"] == tracking.NOVA_CALLS_PER_POLL
+    assert data["nova"]["calls"] == progress_reads.NOVA_CALLS_PER_POLL
 
 
 def test_a_record_done_with_the_host_unchanged_in_the_merged_view_is_not_done(
@@ -273,8 +274,8 @@ def test_a_record_done_with_the_host_unchanged_in_the_merged_view_is_not_done(
     assert {r["state"] for r in snap(evac_nova, batch)["items"]} == {"rebuilding"}
     evac_nova.finish_all()
     assert {r["state"] for r in snap(evac_nova, batch)["items"]} == {"done"}
-    assert len(servers_reads) == 3 and servers_reads[0][0] == tracking.since_for(batch)
-    assert all(since > tracking.since_for(batch) for since, _n in servers_reads[1:])
+    assert len(servers_reads) == 3 and servers_reads[0][0] == progress_reads.since_for(batch)
+    assert all(since > progress_reads.since_for(batch) for since, _n in servers_reads[1:])
 
 
 def test_a_full_read_comes_back_after_the_period(evac_nova, servers_reads, settings):
@@ -283,7 +284,7 @@ def test_a_full_read_comes_back_after_the_period(evac_nova, servers_reads, setti
     submit(evac_nova, batch)
     for _poll in range(3):
         snap(evac_nova, batch)
-    assert [since for since, _n in servers_reads] == [tracking.since_for(batch)] * 3
+    assert [since for since, _n in servers_reads] == [progress_reads.since_for(batch)] * 3
 
 
 def test_a_server_deleted_between_polls_is_merged_as_deleted(evac_nova, servers_reads):
@@ -294,7 +295,7 @@ def test_a_server_deleted_between_polls_is_merged_as_deleted(evac_nova, servers_
     evac_nova.delete(gone.instance_id)
     rows = {r["id"]: r for r in snap(evac_nova, batch)["items"]}
     assert rows[gone.pk]["deleted"] and rows[gone.pk]["state"] == "failed"
-    assert servers_reads[-1][0] > tracking.since_for(batch)
+    assert servers_reads[-1][0] > progress_reads.since_for(batch)
 
 
 def test_actions_decide_on_a_full_read(evac_nova, servers_reads):
@@ -302,6 +303,6 @@ def test_actions_decide_on_a_full_read(evac_nova, servers_reads):
     submit(evac_nova, batch)
     snap(evac_nova, batch)
     snap(evac_nova, batch)
-    tracking.cached_read(fake_request(evac_nova.endpoint), batch, fresh=True)
-    assert [since == tracking.since_for(batch) for since, _n in servers_reads] == [
+    progress_reads.cached_read(fake_request(evac_nova.endpoint), batch, fresh=True)
+    assert [since == progress_reads.since_for(batch) for since, _n in servers_reads] == [
         True, False, True]

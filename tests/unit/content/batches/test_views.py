@@ -23,7 +23,8 @@ from evac_dashboard.api import nova
 from evac_dashboard.store import batches
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.operations import submission
-from evac_dashboard.operations import tracking
+from evac_dashboard.operations import progress_reads
+from evac_dashboard.operations import snapshots
 from tests.unit.batches.fakes import servers_on, still_in_use
 from tests.unit.batches.test_batches import ADMIN
 from tests.unit.progress.fakes import EvacuatingFakeNova
@@ -50,7 +51,7 @@ class FakeNovaViewTests(test.BaseAdminViewTests):
         # layer is meant to reach the fake Nova on 127.0.0.1.
         HTTPConnection.connect = self._real_conn_request
         client.forget_versions()
-        tracking.forget_cache()
+        progress_reads.forget_cache()
         self.nova = EvacuatingFakeNova(max_limit=self.max_limit).start()
         self.addCleanup(self.nova.stop)
         self.addCleanup(client.forget_versions)
@@ -146,9 +147,9 @@ class ProgressJsonTests(FakeNovaViewTests):
                           "items"}, set(data))
         self.assertEqual(str(batch.pk), data["batch"]["id"])
         self.assertTrue(data["final"])
-        self.assertEqual(tracking.DEFAULT_POLL_INTERVAL_SECONDS,
+        self.assertEqual(snapshots.DEFAULT_POLL_INTERVAL_SECONDS,
                          data["poll"]["interval_seconds"])
-        self.assertEqual(tracking.NOVA_CALLS_PER_POLL, data["poll"]["nova_calls_per_poll"])
+        self.assertEqual(progress_reads.NOVA_CALLS_PER_POLL, data["poll"]["nova_calls_per_poll"])
         row = data["items"][0]
         for key in ("id", "instance_id", "name", "project_id", "from_host", "to_host", "state",
                     "state_label", "stage", "label", "status", "task_state",
@@ -205,9 +206,9 @@ class CallCountTests(FakeNovaViewTests):
         print("Nova calls per poll:", {k: len(v) for k, v in costs.items()})
         self.assertEqual(costs[("10", True)], costs[("500", True)])
         self.assertEqual(costs[("10", False)], costs[("500", False)])
-        self.assertLessEqual(len(costs[("500", True)]), tracking.MAX_NOVA_CALLS_PER_POLL)
-        self.assertEqual(tracking.MAX_NOVA_CALLS_PER_POLL, len(costs[("500", True)]))
-        self.assertEqual(tracking.NOVA_CALLS_PER_POLL, len(costs[("500", False)]))
+        self.assertLessEqual(len(costs[("500", True)]), progress_reads.MAX_NOVA_CALLS_PER_POLL)
+        self.assertEqual(progress_reads.MAX_NOVA_CALLS_PER_POLL, len(costs[("500", True)]))
+        self.assertEqual(progress_reads.NOVA_CALLS_PER_POLL, len(costs[("500", False)]))
         self.assertEqual([("GET", "/v2.1/os-migrations"), ("GET", "/v2.1/servers/detail")],
                          costs[("500", False)])
         self.assertTrue(all(method == "GET" for method, _path in costs[("500", True)]))
@@ -219,7 +220,7 @@ class CallCountTests(FakeNovaViewTests):
         before = len(self.nova.requests)
         for _observer in range(5):
             self.poll(batch)
-        self.assertEqual(tracking.NOVA_CALLS_PER_POLL, len(self.nova.requests) - before)
+        self.assertEqual(progress_reads.NOVA_CALLS_PER_POLL, len(self.nova.requests) - before)
 
 
     def _paths_of_a_poll(self, batch):

@@ -1,0 +1,224 @@
+"""Nova's side of the progress page: what Nova shows of a batch, read in a fixed
+number of requests whatever its size, shared by the polls of one batch."""
+from dataclasses import dataclass, field
+import datetime
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.utils import timezone
+
+from evac_dashboard.api import client
+from evac_dashboard.api import progress as progress_api
+from evac_dashboard.models import EvacuationBatch as Batch
+from evac_dashboard.models import EvacuationItem as Item
+from evac_dashboard.operations import submission
+from evac_dashboard.rules import progress
+from evac_dashboard.rules import server_changes
+from evac_dashboard.rules import services as svc
+
+LOG = logging.getLogger(__name__)
+
+# --- numbers the page, its script and the benchmark use -----------------------------------
+# Seconds between polls while something changes; the script doubles the wait after each
+# poll that changed nothing, up to the maximum, and starts again at the default on change.
+DEFAULT_POLL_INTERVAL_SECONDS = 3
+MAX_POLL_INTERVAL_SECONDS = 30
+BACKOFF_FACTOR = 2
+# Nova requests per poll of the JSON endpoint, whatever the number of items: one
+# /os-migrations and one /servers/detail (each one more per further page of 1000 records).
+NOVA_CALLS_PER_POLL = 2
+# Worst case: the compute microversion is discovered again (GET /v2.1/) when its cache
+# expires (EVAC_VERSION_CACHE_SECONDS, 300 s by default).
+MAX_NOVA_CALLS_PER_POLL = 3
+# Polls of the same batch within this many seconds share one Nova read (per process).
+# Setting EVAC_PROGRESS_CACHE_SECONDS; 0 turns it off.
+SNAPSHOT_CACHE_SECONDS = 2
+# While the batch's evacuate calls are being sent, a poll re-reads only the evacuation
+# records (one cheap request) and reuses the servers read up to this many seconds ago: on a
+# busy nova-api, ``/servers/detail`` for a host's worth of servers costs about a second and
+# competes with the evacuate calls themselves (measured by ``make bench``). The submission
+# states shown meanwhile come from the dashboard's own records. Setting
+# EVAC_PROGRESS_SUBMITTING_SERVERS_SECONDS; 0 reads servers on every poll.
+SUBMITTING_SERVERS_SECONDS = 10
+# Servers are read incrementally (``server_changes``): a poll asks only for servers changed
+# since the newest change seen, minus this overlap (EVAC_PROGRESS_CHANGES_OVERLAP_SECONDS),
+# and a full read since the batch began replaces the merged view at least every
+# FULL_READ_SECONDS (EVAC_PROGRESS_FULL_READ_SECONDS; 0 reads everything on every poll).
+CHANGES_OVERLAP_SECONDS = int(server_changes.DEFAULT_OVERLAP.total_seconds())
+FULL_READ_SECONDS = server_changes.DEFAULT_FULL_READ_SECONDS
+# A batch still "submitting" whose worker runs on another node (or cannot be checked) is
+# offered for resuming once nothing was written for it for this long. Setting
+# EVAC_RESUME_STALE_SECONDS. A worker on this node whose process is gone is offered at once.
+RESUME_STALE_SECONDS = 90
+# Nova's clock may differ from ours (same margin as the submission's resume check).
+SINCE_MARGIN = submission.CLOCK_SKEW_MARGIN
+
+STAGE_ORDER = progress.STAGE_ORDER
+ALWAYS_PASSED = progress._ALWAYS_PASSED  # noqa: SLF001 - the one definition of the rule
+STOPPED = "stopped"  # shown after "done" for a server left SHUTOFF (2.95+)
+
+def _cache_seconds():
+    return float(getattr(settings, "EVAC_PROGRESS_CACHE_SECONDS", SNAPSHOT_CACHE_SECONDS))
+
+# ------------------------------------------------------------------------- Nova reads
+
+@dataclass
+class NovaView:
+    """What Nova showed at ``read_at``: servers by id, newest evacuation by instance."""
+
+    servers: dict = field(default_factory=dict)
+    migrations: dict = field(default_factory=dict)
+    read_at: datetime.datetime | None = None
+    calls: int = 0
+    ok: bool = True
+    error: str | None = None
+    cached: bool = False
+    changes: object = None  # server_changes.ServerChanges after this read, if servers read
+
+
+def since_for(batch):
+    return batch.created_at - SINCE_MARGIN
+
+
+def _newest_by_instance(migrations, since):
+    newest = {}
+    for migration in migrations:
+        instance_id = migration.get("instance_uuid")
+        created = svc.parse_time(migration.get("created_at"))
+        if not instance_id or (created is not None and created < since):
+            continue  # an older evacuation (clouds before 2.59 return every record)
+        key = (created or since, migration.get("id") or 0)
+        if instance_id not in newest or key > newest[instance_id][0]:
+            newest[instance_id] = (key, migration)
+    return {instance_id: value[1] for instance_id, value in newest.items()}
+
+
+def read_nova(request, batch, instance_ids=None, known=None, reuse_servers=False):
+    """One ``NovaView`` for ``batch`` in ``NOVA_CALLS_PER_POLL`` requests (more only for
+    further pages). Servers are kept only for ``instance_ids`` (default: the batch's).
+
+    ``known`` (a ``server_changes.ServerChanges`` of this batch): ask only for servers
+    changed since its watermark and merge them into it; without it, a full read since the
+    batch began. ``reuse_servers`` (with ``known``) skips the servers request and shows
+    ``known``'s servers: one call. The view's ``changes`` is what the next poll can build
+    on (None if skipped).
+    """
+    since = since_for(batch)
+    if instance_ids is None:
+        instance_ids = set(Item.objects.filter(batch_id=batch.pk)
+                           .values_list("instance_id", flat=True))
+    wanted = set(instance_ids)
+    migrations = progress_api.evacuations_since(request, batch.source_host, since)
+    calls = 1
+    changes = None
+    if reuse_servers:
+        servers = known.servers
+    else:
+        now = time.monotonic()
+        if known is None:
+            answer = progress_api.servers_changed_since(request, since)
+            changes = server_changes.full(answer, wanted, now)
+        else:
+            answer = progress_api.servers_changed_since(
+                request, known.since(since, _changes_overlap()))
+            changes = server_changes.merged(known, answer, wanted, now)
+        servers = changes.servers
+        calls += 1
+    return NovaView(
+        servers=servers,
+        migrations={k: v for k, v in _newest_by_instance(migrations, since).items()
+                    if k in wanted},
+        read_at=timezone.now(), calls=calls, changes=changes)
+
+
+_cache = {}
+_servers_seen = {}  # key -> server_changes.ServerChanges of the batch's last servers read
+_cache_lock = threading.Lock()
+_key_locks = {}
+
+
+def _submitting_servers_seconds():
+    return float(getattr(settings, "EVAC_PROGRESS_SUBMITTING_SERVERS_SECONDS",
+                         SUBMITTING_SERVERS_SECONDS))
+
+
+def _full_read_seconds():
+    return float(getattr(settings, "EVAC_PROGRESS_FULL_READ_SECONDS", FULL_READ_SECONDS))
+
+
+def _changes_overlap():
+    return datetime.timedelta(seconds=float(getattr(
+        settings, "EVAC_PROGRESS_CHANGES_OVERLAP_SECONDS", CHANGES_OVERLAP_SECONDS)))
+
+
+def _known_servers(key, now):
+    """This process's merged view of the batch's servers, unless a full read is due."""
+    with _cache_lock:
+        known = _servers_seen.get(key)
+    if known is None or known.needs_full_read(now, _full_read_seconds()):
+        return None
+    return known
+
+
+def _reuse_servers(known, batch, now):
+    """Whether to show the servers of the last read again: the batch is being submitted
+    and they are recent."""
+    return (known is not None and batch.state in Batch.ACTIVE_STATES
+            and now - known.read_at < _submitting_servers_seconds())
+
+
+def _key_lock(key):
+    with _cache_lock:
+        return _key_locks.setdefault(key, threading.Lock())
+
+
+def cached_read(request, batch, fresh=False):
+    """``read_nova`` shared by the polls of one batch for ``SNAPSHOT_CACHE_SECONDS``: while
+    one poll reads Nova, the others of the same batch wait for its answer instead of
+    asking again. Servers are read incrementally (``server_changes``) on top of this
+    process's last view of them; ``fresh`` forces a full read (actions decide on it).
+    While the batch is being submitted, servers are read at most every
+    ``SUBMITTING_SERVERS_SECONDS``."""
+    ttl = _cache_seconds()
+    try:
+        endpoint = client.compute_endpoint(request)
+    except Exception:  # no compute endpoint: read_nova will report the real error
+        endpoint = None
+    key = (endpoint, str(batch.pk))
+    with _key_lock(key):
+        now = time.monotonic()
+        with _cache_lock:
+            hit = _cache.get(key)
+        if hit and hit[0] > now and not fresh:
+            view = hit[1]
+            return NovaView(view.servers, view.migrations, view.read_at, 0, True, None, True)
+        known = None if fresh else _known_servers(key, now)
+        view = read_nova(request, batch, known=known,
+                         reuse_servers=_reuse_servers(known, batch, now))
+        with _cache_lock:
+            for stale in [k for k, v in _cache.items() if v[0] <= now]:
+                _cache.pop(stale, None)
+            if ttl > 0:
+                _cache[key] = (time.monotonic() + ttl, view)
+            if view.changes is not None:
+                _servers_seen[key] = view.changes
+            keep = max(_submitting_servers_seconds(), _full_read_seconds(), ttl) + 60
+            for old in [k for k, v in _servers_seen.items() if now - v.read_at > keep]:
+                _servers_seen.pop(old, None)
+        return view
+
+
+def forget_cache():
+    with _cache_lock:
+        _cache.clear()
+        _servers_seen.clear()
+
+
+def nova_error_text(error):
+    """A one-line reason for a failed Nova read."""
+    from evac_dashboard.api import actions  # late: keeps this module's import light
+
+    advice = actions.advice_for(error)
+    return "%s: %s" % (advice.title, advice.nova_message or advice.advice)
