@@ -1,13 +1,13 @@
 """The evacuation use cases: start, retry, cancel and resume a batch, each written once,
 with its checks, its audit record, its clean-up and its refusal messages."""
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from evac_dashboard.operations import recording
 from evac_dashboard.models import EvacuationBatch as Batch
 from evac_dashboard.models import EvacuationItem as Item
 from evac_dashboard.operations import submission
+from evac_dashboard.rules import progress
 from evac_dashboard.store import audit
 from evac_dashboard.store import batches
 from evac_dashboard.operations import liveness
@@ -38,20 +38,20 @@ def retry(request, batch, item_ids=None, password=None, executor=None):
                               "to retry (it is never stored)."))
     view = cached_read(request, batch, fresh=True)
     items = list(Item.objects.filter(batch_id=batch.pk).order_by("position"))
-    rows = {row["id"]: row for row in
-            (snapshots.item_row(batch, item, view, timezone.now(), True) for item in items)}
-    wanted = set(rows) if item_ids is None else set(item_ids)
-    unknown = wanted - set(rows)
+    known = {item.pk: snapshots.item_view(batch, item, view) for item in items}
+    wanted = set(known) if item_ids is None else set(item_ids)
+    unknown = wanted - set(known)
     if unknown:
         raise ActionRefused(_("No such item in this batch: %s") % ", ".join(
             sorted(str(i) for i in unknown)))
     expected = {item.pk: (item.attempt, item.submit_state) for item in items
-                if item.pk in wanted and rows[item.pk]["can_retry"]}
+                if item.pk in wanted and progress.can_retry(
+                    known[item.pk].progress.state, known[item.pk].deleted, item.submit_state)}
     if not expected:
         if item_ids is None:
             raise ActionRefused(_("No instance of this batch has failed."))
         raise ActionRefused(_("Only failed instances can be retried; this one is %s.")
-                            % ", ".join(sorted({rows[i]["state"] for i in wanted})))
+                            % ", ".join(sorted({known[i].progress.state for i in wanted})))
     record = audit.begin_batch_action(
         request, audit.RETRY, batch,
         instance_ids=[item.instance_id for item in items if item.pk in expected])

@@ -31,6 +31,7 @@ reload keeps them.
 Cost: ``NOVA_CALLS_PER_POLL`` requests per poll; several people watching the same batch
 share one Nova read for ``SNAPSHOT_CACHE_SECONDS`` (per dashboard process).
 """
+from dataclasses import dataclass
 import datetime
 import logging
 
@@ -188,8 +189,20 @@ def _attempt_began(item, migration):
     return item.submitted_at.replace(microsecond=0) - FAULT_TIME_MARGIN
 
 
-def item_row(batch, item, view, now, finished_batch):
-    """The JSON row of one item (see ``snapshot``)."""
+@dataclass(frozen=True)
+class ItemView:
+    """What is known of one item now: its progress and the Nova records behind it."""
+
+    progress: progress.Progress
+    server: dict | None
+    migration: dict | None
+    seen: bool
+    deleted: bool
+
+
+def item_view(batch, item, view):
+    """The item's progress from ``view`` (a ``NovaView``; its stored state when Nova could
+    not be read)."""
     seen = view is not None and view.ok and item.instance_id in view.servers
     server = view.servers.get(item.instance_id) if seen else None
     migration = view.migrations.get(item.instance_id) if view is not None and view.ok else None
@@ -203,6 +216,14 @@ def item_row(batch, item, view, now, finished_batch):
                                        srv.HOST: batch.source_host}
         prog = progress.derive(None if deleted else as_seen, migration, item.submit_state,
                                batch.source_host, submitted_at=_attempt_began(item, migration))
+    return ItemView(prog, server, migration, seen, deleted)
+
+
+def item_row(batch, item, view, now, finished_batch):
+    """The JSON row of one item (see ``snapshot``)."""
+    known = item_view(batch, item, view)
+    prog, server, migration = known.progress, known.server, known.migration
+    seen, deleted = known.seen, known.deleted
     advice = item_advice(item, prog, server)
     since = _since(item, prog, server, migration)
     since_at = svc.parse_time(since)
@@ -219,8 +240,7 @@ def item_row(batch, item, view, now, finished_batch):
     stages = progress.stages_seen([], prog)
     if stopped:
         stages = stages + [STOPPED]
-    can_retry = (prog.state == progress.FAILED and not deleted and finished_batch
-                 and item.submit_state in (Item.SUBMIT_FAILED, Item.SUBMITTED))
+    can_retry = finished_batch and progress.can_retry(prog.state, deleted, item.submit_state)
     return {
         "id": item.pk,
         "instance_id": item.instance_id,

@@ -185,3 +185,11 @@ def stages_seen(previous, current):
         return seen
     missed = [s for s in STAGE_ORDER[last_index + 1:index] if s in _ALWAYS_PASSED]
     return seen + missed + [label]
+
+
+def can_retry(state, deleted, submission):
+    """Whether an item may be sent again as a new attempt: it failed (refused by Nova, or
+    failed after Nova took it), its server still exists, and it is not waiting or in flight.
+    The batch's submission must also be over (the caller checks)."""
+    return (state == FAILED and not deleted
+            and submission in (SUBMISSION_FAILED, SUBMISSION_SUBMITTED))
