@@ -2,7 +2,7 @@ from datetime import datetime, timezone
 
 from evac_dashboard.rules import checks
 
-from .factories import SOURCE, migration, server, service
+from tests.unit.evacuation.factories import SOURCE, migration, server, service
 
 NOW = datetime(2026, 11, 23, 3, 5, 30, tzinfo=timezone.utc)
 

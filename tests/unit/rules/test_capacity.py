@@ -1,7 +1,7 @@
 from evac_dashboard.rules import capacity
 from evac_dashboard.rules.capacity import Host, Need, free_capacity, plan
 
-from .factories import server
+from tests.unit.evacuation.factories import server
 
 
 def inventory(total, reserved=0, ratio=1.0, min_unit=1, max_unit=None, step_size=1):
