@@ -1,13 +1,15 @@
-"""Will the failed host's servers fit on the remaining hosts? (Placement arithmetic)
+"""Will the failed host's servers fit on the remaining hosts, and where would they go?
 
 The same rules Placement applies to one allocation:
 ``used + amount <= (total - reserved) * allocation_ratio`` and
-``min_unit <= amount <= max_unit`` and ``amount % step_size == 0``.
+``min_unit <= amount <= max_unit`` and ``amount % step_size == 0``. Among the hosts where a
+server fits, ``plan`` picks the one Nova's default weighers rank first (``weighing``: spread
+by free RAM, vCPU and disk) and subtracts the server from that host before placing the next.
 
-``plan`` simulates first-fit-decreasing placement, like vSphere HA admission control. The
-result is an *upper bound*: the scheduler also applies filters Placement does not model
-(NUMA, PCI, server-group anti-affinity, aggregates, image properties), and evacuations run
-concurrently. Inputs are plain dicts: the ``inventories`` and ``usages`` objects of
+The result is an *estimate and an upper bound*: the scheduler also applies filters Placement
+does not model (NUMA, PCI, server-group anti-affinity, aggregates, image properties), some
+weighers read what the dashboard cannot see, and evacuations run concurrently. Inputs are
+plain dicts: the ``inventories`` and ``usages`` objects of
 ``GET /resource_providers/{uuid}/inventories`` and ``.../usages``, and per-instance resource
 amounts from ``GET /allocations/{uuid}`` (preferred) or from the flavor.
 """
@@ -17,6 +19,10 @@ from dataclasses import dataclass, field
 from evac_dashboard.rules import priority as prio
 from evac_dashboard.rules import servers as srv
 from evac_dashboard.rules import services as svc
+from evac_dashboard.rules import weighing
+
+BY_SIZE = "size"        # largest first: the best chance that everything fits (a plan to pin)
+AS_GIVEN = "given"      # in the order given: the submission order Nova receives them in
 
 _UNITS = {"VCPU": "vCPU", "PCPU": "dedicated CPU", "MEMORY_MB": "MiB RAM", "DISK_GB": "GiB disk"}
 
@@ -72,13 +78,14 @@ class Host:
     status: str = "enabled"
     forced_down: bool = False
     disabled_reason: str | None = None
+    hypervisor_version: int | None = None
 
     @classmethod
-    def from_service(cls, service, inventories, usages):
+    def from_service(cls, service, inventories, usages, hypervisor_version=None):
         """From an ``/os-services`` dict plus the host's Placement inventories and usages."""
         return cls(service["host"], inventories, usages, service.get("state", "up"),
                    service.get("status", "enabled"), bool(service.get("forced_down")),
-                   service.get("disabled_reason"))
+                   service.get("disabled_reason"), hypervisor_version)
 
     def problems(self):
         return svc.target_problems({"state": self.state, "status": self.status,
@@ -216,10 +223,13 @@ def size_key(need):
 
 @dataclass(frozen=True)
 class Assignment:
+    """``ranking``: ``(host, weight)`` of the hosts it fitted on, best first (empty if pinned)."""
+
     need: Need
     host: str | None
     reason: str = ""
     shortfalls: tuple = ()
+    ranking: tuple = ()
 
     @property
     def fits(self):
@@ -238,6 +248,10 @@ class HostUse:
     free_before: dict
     free_after: dict
     servers: list = field(default_factory=list)
+
+    def placed(self):
+        """What the plan has put on this host so far, per resource class."""
+        return {rc: self.free_before[rc] - self.free_after[rc] for rc in self.free_before}
 
     def explain(self):
         parts = ["%s free %d -> %d" % (_UNITS.get(rc, rc), self.free_before[rc],
@@ -277,28 +291,30 @@ class Plan:
                 + [a.explain() for a in self.unplaced])
 
 
-def plan(instances, hosts, pinned=None, source_host=None):
-    """Simulate placing ``instances`` (``Need``) on ``hosts`` (``Host``), largest first.
+def plan(instances, hosts, pinned=None, source_host=None, order=BY_SIZE, multipliers=None):
+    """Simulate placing ``instances`` (``Need``) on ``hosts`` (``Host``) one after the other.
 
-    ``pinned`` is None (any eligible host, tried in the order given), one host name for all
-    instances, or a dict ``{instance_id: host name}`` for per-instance targets. Hosts that are
-    down, disabled, forced down or the source are excluded and listed with the reason.
+    ``order`` is ``BY_SIZE`` (largest first) or ``AS_GIVEN``. ``pinned`` is None (each
+    instance goes to the best-weighed host it fits on, as Nova's scheduler would choose), one
+    host name for all instances, or a dict ``{instance_id: host name}`` for per-instance
+    targets. Hosts that are down, disabled, forced down or the source are excluded and listed
+    with the reason. ``multipliers`` overrides ``weighing.DEFAULT_MULTIPLIERS``.
     """
     excluded, usable = _split_hosts(hosts, source_host)
     uses = {h.name: _host_use(h) for h in usable}
-    inventories = {h.name: h.inventories for h in usable}
+    by_name = {h.name: h for h in usable}
     excluded_by_name = {e.name: e for e in excluded}
 
     assignments = []
-    for need in sorted(instances, key=size_key):
+    for need in (sorted(instances, key=size_key) if order == BY_SIZE else list(instances)):
         target = pinned.get(need.id) if isinstance(pinned, dict) else pinned
         if target and target not in uses:
             reason = (excluded_by_name[target].explain() if target in excluded_by_name
                       else "%s is not a known compute host" % target)
             assignments.append(Assignment(need, None, reason))
             continue
-        candidates = [target] if target else list(uses)
-        assignments.append(_first_fit(need, candidates, uses, inventories))
+        candidates = [target] if target else sorted(uses)
+        assignments.append(_place(need, candidates, uses, by_name, multipliers))
     order = {need.id: index for index, need in enumerate(instances)}
     assignments.sort(key=lambda a: order.get(a.need.id, 0))
     return Plan(assignments, list(uses.values()), excluded)
@@ -322,20 +338,25 @@ def _host_use(host):
     return HostUse(host.name, capacity, dict(free), dict(free))
 
 
-def _first_fit(need, candidates, uses, inventories):
+def _place(need, candidates, uses, hosts, multipliers):
     if not candidates:
         return Assignment(need, None, "no host is eligible as a target")
-    found = []
+    found, fitting = [], []
     for name in candidates:
-        use = uses[name]
-        problems = shortfalls(need, name, inventories[name], use.free_after)
-        if not problems:
-            for resource_class, amount in need.resources.items():
-                if amount:
-                    use.free_after[resource_class] -= amount
-            use.servers.append(need.name)
-            return Assignment(need, name)
-        found.extend(problems)
+        problems = shortfalls(need, name, hosts[name].inventories, uses[name].free_after)
+        if problems:
+            found.extend(problems)
+        else:
+            fitting.append(name)
+    if fitting:
+        ranking = weighing.rank([(name, weighing.raw_values(hosts[name], uses[name].placed()))
+                                 for name in fitting], multipliers)
+        use = uses[ranking[0][0]]
+        for resource_class, amount in need.resources.items():
+            if amount:
+                use.free_after[resource_class] = use.free_after.get(resource_class, 0) - amount
+        use.servers.append(need.name)
+        return Assignment(need, use.name, ranking=tuple(ranking) if len(candidates) > 1 else ())
     hosts_never_fit = {s.host for s in found if not s.depends_on_usage}
     if hosts_never_fit == set(candidates):
         reason = "too large for any single host: " + "; ".join(

@@ -1,4 +1,5 @@
 from evac_dashboard.rules import capacity
+from evac_dashboard.rules import weighing
 from evac_dashboard.rules.capacity import Host, Need, free_capacity, plan
 
 from tests.unit.evacuation.factories import server
@@ -221,3 +222,61 @@ def test_host_from_service():
                "disabled_reason": None}
     built = Host.from_service(service, {"VCPU": inventory(4)}, {})
     assert built.problems() == ["disabled"]
+
+
+# --- where the scheduler would put them (Nova's default weighers) ------------------------------
+
+def test_scheduler_choice_goes_to_the_emptiest_host_not_the_first_listed():
+    # cmp2 is listed first and fuller; Nova's RAM/CPU/disk weighers prefer cmp3.
+    hosts = [host("cmp2", used={"VCPU": 40, "MEMORY_MB": 49152, "DISK_GB": 600}), host("cmp3")]
+    result = plan([need("a"), need("b"), need("c")], hosts, order=capacity.AS_GIVEN)
+    assert [a.host for a in result.assignments] == ["cmp3", "cmp3", "cmp3"]
+    assert result.assignments[0].ranking[0][0] == "cmp3"
+
+
+def test_each_placement_is_subtracted_before_the_next_so_equal_hosts_alternate():
+    result = plan([need(n) for n in "abcd"], [host("cmp2"), host("cmp3")],
+                  order=capacity.AS_GIVEN)
+    assert [a.host for a in result.assignments] == ["cmp2", "cmp3", "cmp2", "cmp3"]
+
+
+def test_the_cpu_weigher_counts_as_much_as_the_ram_weigher():
+    # x: RAM 10000 free, 10 vCPU; y: RAM 5000, 40 vCPU; disk equal.
+    # Normalised (÷ max): x = 1 + 0.25 + 1 = 2.25, y = 0.5 + 1 + 1 = 2.5: y wins.
+    x = Host("x", {"VCPU": inventory(10), "MEMORY_MB": inventory(10000),
+                   "DISK_GB": inventory(100)})
+    y = Host("y", {"VCPU": inventory(40), "MEMORY_MB": inventory(5000),
+                   "DISK_GB": inventory(100)})
+    [assignment] = plan([Need("n", "n", {"VCPU": 1, "MEMORY_MB": 1})], [x, y]).assignments
+    assert assignment.host == "y"
+    assert [(name, round(weight, 4)) for name, weight in assignment.ranking] == [
+        ("y", 2.5), ("x", 2.25)]
+
+
+def test_the_ram_weigher_reads_free_ram_without_the_allocation_ratio():
+    # Placement gives x more room (ratio 2.0), but Nova's free_ram_mb is physical: y has more.
+    x = Host("x", {"MEMORY_MB": inventory(65536, ratio=2.0)}, {"MEMORY_MB": 40960})
+    y = Host("y", {"MEMORY_MB": inventory(65536)}, {"MEMORY_MB": 32768})
+    [assignment] = plan([Need("n", "n", {"MEMORY_MB": 1024})], [x, y]).assignments
+    assert assignment.host == "y"
+
+
+def test_newer_hypervisor_wins_a_tie():
+    hosts = [host("cmp2", hypervisor_version=9000000), host("cmp3", hypervisor_version=10000000)]
+    [assignment] = plan([need("a")], hosts).assignments
+    assert assignment.host == "cmp3"
+
+
+def test_normalize_like_nova():
+    assert weighing.normalize([0, 50, 100], minval=0) == [0.0, 0.5, 1.0]
+    assert weighing.normalize([50, 100], minval=0) == [0.5, 1.0]      # ÷ max, not min..max
+    assert weighing.normalize([7, 7], minval=0) == [1.0, 1.0]
+    assert weighing.normalize([-5, 10], minval=0) == [0.0, 1.0]       # clamped at minval
+    assert weighing.normalize([3, 3]) == [0.0, 0.0]                   # all equal: 0
+    assert weighing.normalize([1, 2, 3]) == [0.0, 0.5, 1.0]
+
+
+def test_pinned_to_one_host_ignores_the_weights():
+    hosts = [host("cmp2", used={"MEMORY_MB": 49152}), host("cmp3")]
+    result = plan([need("a"), need("b")], hosts, pinned="cmp2", order=capacity.AS_GIVEN)
+    assert [a.host for a in result.assignments] == ["cmp2", "cmp2"]
