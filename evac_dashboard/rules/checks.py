@@ -110,6 +110,33 @@ def check_target_host(target_host, source_host, services):
     return []
 
 
+def check_targets_available(services, source_host):
+    """An error when no other compute host could take a server: Nova would answer NoValidHost.
+
+    The scheduler's ComputeFilter skips hosts that are down, forced down or disabled, so when
+    every other host is one of these each evacuation fails (the server goes to ERROR on the
+    failed host). ``services`` is the full ``/os-services`` list.
+    """
+    others = [s for s in services
+              if s.get("binary", svc.COMPUTE_BINARY) == svc.COMPUTE_BINARY
+              and s.get("host") != source_host]
+    if any(not svc.target_problems(s) for s in others):
+        return []
+    names = tuple(s.get("host") for s in others)
+    if not others:
+        message = ("There is no compute host other than %s, so Nova has nowhere to rebuild "
+                   "its servers: every evacuation would fail with \"No valid host was "
+                   "found\". Add or repair a compute host first." % source_host)
+    else:
+        why = "; ".join("%s is %s" % (s.get("host"), " and ".join(svc.target_problems(s)))
+                        for s in others)
+        message = ("No other compute host can take the servers of %s (%s). Nova would fail "
+                   "every evacuation with \"No valid host was found\" and leave the servers "
+                   "in ERROR on the failed host. Enable a host, or bring one back up and "
+                   "unset its Force Down, then evacuate." % (source_host, why))
+    return [Finding(ERROR, "no_target_host", message, names, names)]
+
+
 def check_instance_states(servers, source_host=None):
     """Only launched ACTIVE/SHUTOFF/ERROR servers still on the failed host can be evacuated."""
     findings = []
@@ -178,10 +205,15 @@ def check_root_disks(servers):
 
 def preflight(source_service, servers, source_host=None, target_host=None, services=(),
               migrations=(), now=None, service_down_time=svc.DEFAULT_SERVICE_DOWN_TIME):
-    """All checks for one evacuation batch, in the order an operator would fix things."""
+    """All checks for one evacuation batch, in the order an operator would fix things.
+
+    Without ``services`` (not read) nothing is said about the other hosts.
+    """
     source_host = source_host or (source_service or {}).get("host")
+    targets = (check_targets_available(services, source_host)
+               if services and not target_host else [])
     return (check_source_service(source_service, source_host, now, service_down_time)
-            + check_target_host(target_host, source_host, services)
+            + check_target_host(target_host, source_host, services) + targets
             + check_instance_states(servers, source_host)
             + check_in_progress(servers, migrations)
             + check_root_disks(servers))

@@ -204,3 +204,32 @@ def test_preflight_ready_to_go():
 def test_warnings_alone_do_not_block():
     findings = checks.preflight(service(SOURCE, state="down", forced_down=True), [server("a")])
     assert codes(findings) == ["local_root_disk"] and not checks.has_errors(findings)
+
+
+# --- is there anywhere to go? --------------------------------------------------------------------
+
+def test_no_usable_target_is_an_error_naming_each_host_and_why():
+    services = [service(SOURCE, state="down", forced_down=True), service("cmp2", state="down"),
+                service("cmp3", status="disabled", disabled_reason="RMA"),
+                service("cmp4", state="down", forced_down=True),
+                dict(service("cmp9"), binary="nova-conductor")]  # not a compute: ignored
+    [finding] = checks.check_targets_available(services, SOURCE)
+    assert (finding.level, finding.code, finding.ids) == ("error", "no_target_host",
+                                                           ("cmp2", "cmp3", "cmp4"))
+    assert "No valid host was found" in finding.message
+    assert "cmp2 is down; cmp3 is disabled (RMA); cmp4 is forced down" in finding.message
+
+
+def test_one_usable_target_is_enough():
+    assert checks.check_targets_available(SERVICES, SOURCE) == []
+
+
+def test_a_lone_host_has_nowhere_to_go():
+    [finding] = checks.check_targets_available([service(SOURCE, state="down")], SOURCE)
+    assert "no compute host other than cmp1" in finding.message
+
+
+def test_preflight_reports_no_target_when_the_scheduler_chooses():
+    services = [service(SOURCE, state="down", forced_down=True), service("cmp2", state="down")]
+    findings = checks.preflight(services[0], [server("a", image="")], services=services)
+    assert codes(findings) == ["no_target_host"]
