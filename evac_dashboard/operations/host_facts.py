@@ -5,6 +5,9 @@ the hypervisor list; Placement: inventories and usages of the candidate hosts), 
 every step and by the capacity preview.
 """
 from dataclasses import dataclass
+import datetime
+
+from django.conf import settings
 
 from evac_dashboard.api import nova
 from evac_dashboard.api import placement
@@ -17,6 +20,18 @@ from evac_dashboard.rules import services as svc
 SCHEDULER = "scheduler"
 ONE_HOST = "host"
 PLAN = "plan"
+
+
+def service_down_time():
+    """Nova's ``[DEFAULT] service_down_time`` as configured for nova-api (``EVAC_SERVICE_DOWN_TIME``)."""
+    return int(getattr(settings, "EVAC_SERVICE_DOWN_TIME", svc.DEFAULT_SERVICE_DOWN_TIME))
+
+
+def source_findings(service, now=None):
+    """``checks.check_source_service`` with the configured down time and the current time."""
+    return checks.check_source_service(
+        service, now=now or datetime.datetime.now(datetime.timezone.utc),
+        service_down_time=service_down_time())
 
 
 @dataclass
@@ -35,8 +50,17 @@ class HostFacts:
         return self.service["host"]
 
     @property
-    def last_heartbeat(self):
+    def record_updated(self):
+        """``updated_at``: a heartbeat *or* an admin change (force down, disable…)."""
         return svc.parse_time(self.service.get("updated_at"))
+
+    def source_findings(self, now=None):
+        """Can Nova evacuate from this host now? (The wizard's Host step.)"""
+        return source_findings(self.service, now)
+
+    def target_findings(self):
+        """An error finding when no other host could take a server (Host and Targets steps)."""
+        return checks.check_targets_available(self.services, self.host)
 
     @property
     def is_down(self):
@@ -46,20 +70,32 @@ class HostFacts:
         return {server["id"]: server for server in self.eligible}
 
     def needs(self, server_ids):
-        wanted = self.servers_by_id()
-        return [capacity.Need.for_server(wanted[i], capacity.needs_from_flavor(
-            wanted[i].get("flavor") or {}, srv.is_volume_backed(wanted[i])))
-            for i in server_ids if i in wanted]
+        """In submission order (``eligible`` is), whatever the order of ``server_ids``."""
+        wanted = set(server_ids)
+        return [capacity.Need.for_server(s, capacity.needs_from_flavor(
+            s.get("flavor") or {}, srv.is_volume_backed(s)))
+            for s in self.eligible if s["id"] in wanted]
 
     def plan(self, server_ids, mode=SCHEDULER, target=None):
-        """The capacity estimate for the selection; ``mode`` decides the pinned targets."""
+        """The capacity estimate for the selection, the way ``mode`` will send it.
+
+        Scheduler and one host: in submission order, as Nova receives them. Plan (pinned
+        afterwards): largest first, the best chance that everything fits.
+        """
         pinned = target if mode == ONE_HOST and target else None
+        order = capacity.BY_SIZE if mode == PLAN else capacity.AS_GIVEN
         return capacity.plan(self.needs(server_ids), self.capacity_hosts, pinned=pinned,
-                             source_host=self.host)
+                             source_host=self.host, order=order)
 
     def usable_targets(self):
         return sorted(s["host"] for s in self.services
                       if s["host"] != self.host and not svc.target_problems(s))
+
+
+def _hypervisor_versions(hypervisors):
+    """{service host: hypervisor_version} (the HypervisorVersionWeigher prefers newer)."""
+    return {(h.get("service") or {}).get("host"): h.get("hypervisor_version")
+            for h in hypervisors if (h.get("service") or {}).get("host")}
 
 
 def _provider_ids(hypervisors):
@@ -75,6 +111,7 @@ def _provider_ids(hypervisors):
 def _capacity_hosts(request, services, source_host):
     hypervisors, _listed = nova.hypervisor_list(request)
     providers = _provider_ids(hypervisors)
+    versions = _hypervisor_versions(hypervisors)
     candidates = [s for s in services if s["host"] != source_host]
     read = placement.provider_capacity(
         request, [uuid for s in candidates for uuid in providers.get(s["host"], [])])
@@ -87,7 +124,8 @@ def _capacity_hosts(request, services, source_host):
                 inventories[rc] = inventory  # one node per host in practice
             for rc, used in data.get("usages", {}).items():
                 usages[rc] = usages.get(rc, 0) + used
-        hosts.append(capacity.Host.from_service(service, inventories, usages))
+        hosts.append(capacity.Host.from_service(service, inventories, usages,
+                                                versions.get(service["host"])))
     return hosts
 
 

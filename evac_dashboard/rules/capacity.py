@@ -270,9 +270,13 @@ class ExcludedHost:
 
 @dataclass
 class Plan:
+    """``order`` and ``pinned`` say how it was made, so a page can say so."""
+
     assignments: list
     hosts: list
     excluded: list
+    order: str = BY_SIZE
+    pinned: object = None
 
     @property
     def unplaced(self):
@@ -315,9 +319,9 @@ def plan(instances, hosts, pinned=None, source_host=None, order=BY_SIZE, multipl
             continue
         candidates = [target] if target else sorted(uses)
         assignments.append(_place(need, candidates, uses, by_name, multipliers))
-    order = {need.id: index for index, need in enumerate(instances)}
-    assignments.sort(key=lambda a: order.get(a.need.id, 0))
-    return Plan(assignments, list(uses.values()), excluded)
+    given = {need.id: index for index, need in enumerate(instances)}
+    assignments.sort(key=lambda a: given.get(a.need.id, 0))
+    return Plan(assignments, list(uses.values()), excluded, order, pinned)
 
 
 def _split_hosts(hosts, source_host):

@@ -280,3 +280,9 @@ def test_pinned_to_one_host_ignores_the_weights():
     hosts = [host("cmp2", used={"MEMORY_MB": 49152}), host("cmp3")]
     result = plan([need("a"), need("b")], hosts, pinned="cmp2", order=capacity.AS_GIVEN)
     assert [a.host for a in result.assignments] == ["cmp2", "cmp2"]
+
+
+def test_plan_says_how_it_was_made():
+    made = plan([need("a")], [host("cmp2")], order=capacity.AS_GIVEN)
+    assert (made.order, made.pinned) == (capacity.AS_GIVEN, None)
+    assert plan([need("a")], [host("cmp2")], pinned="cmp2").pinned == "cmp2"
