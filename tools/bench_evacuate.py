@@ -847,7 +847,7 @@ def main(argv=None):
     cloud.tool("up")
     cloud.load()
     setup_django(out_dir / "dashboard", cloud)
-    from evac_dashboard.store import batches
+    from evac_dashboard import conf
 
     ctx = Context()
     ctx.args = args
@@ -855,7 +855,7 @@ def main(argv=None):
     ctx.session = cloud.session()
     ctx.compute = cloud.compute(ctx.session)
     ctx.negotiated = negotiated_version(ctx.compute)
-    args.concurrency = args.concurrency or batches.DEFAULT_CONCURRENCY
+    args.concurrency = args.concurrency or conf.DEFAULT_SUBMIT_CONCURRENCY
     plan = build_plan(args)
     if any("+" in method for method, _c in plan):
         ctx.observer_creds, ctx.observer_user_id = bench_observers.ensure_observer_user(

@@ -1,9 +1,20 @@
 """The evacuation use cases: start, retry, cancel and resume a batch, each written once,
-with its checks, its audit record, its clean-up and its refusal messages."""
+with its checks, its audit record, its clean-up and its refusal messages.
+
+The Evacuate Host modal, the per-instance modal and the wizard all call ``start``: the same
+checks, the same acknowledgements, the same audit record and the same clean-up when
+something fails after the batch was created (the host's one-active-batch lock is released,
+never left to a Resume).
+"""
+from dataclasses import dataclass
+import logging
 
 from django.utils.translation import gettext as _
 
 from evac_dashboard.operations import recording
+from evac_dashboard.rules import checks
+from evac_dashboard.rules import request as evac_request
+from evac_dashboard.rules import servers as srv
 from evac_dashboard.models import EvacuationBatch as Batch
 from evac_dashboard.models import EvacuationItem as Item
 from evac_dashboard.operations import submission
@@ -14,10 +25,128 @@ from evac_dashboard.operations import liveness
 from evac_dashboard.operations import snapshots
 from evac_dashboard.operations.progress_reads import cached_read, forget_cache
 
-# --------------------------------------------------------------------------- actions
+LOG = logging.getLogger(__name__)
+
 
 class ActionRefused(Exception):
     """An action that cannot be done now; the message says why (shown to the operator)."""
+
+
+class AlreadyActive(ActionRefused):
+    """Another batch holds the host; ``batch_id`` is that batch (None: it just ended)."""
+
+    def __init__(self, message, batch_id):
+        super().__init__(message)
+        self.batch_id = batch_id
+
+
+# ----------------------------------------------------------------------------- start
+
+@dataclass(frozen=True)
+class Evacuation:
+    """What an operator asked for, as reviewed on the page that asks for it.
+
+    ``servers``: the Nova server dicts the operator reviewed; ``service``/``services``: the
+    source host's compute service and all of them (for the checks); ``negotiated``: the
+    microversion the page's options were built for; ``posted``: the raw form data, so an
+    option the microversion lacks is refused instead of dropped; ``targets``: per-server
+    hosts from a capacity plan.
+    """
+
+    kind: str
+    service: dict
+    services: list
+    servers: list
+    options: evac_request.EvacuateOptions
+    negotiated: object
+    local_disks_acknowledged: bool = False
+    posted: dict | None = None
+    targets: dict | None = None
+    concurrency: int | None = None
+
+    @property
+    def source_host(self):
+        return self.service["host"]
+
+    def local_disk_servers(self):
+        return [s for s in self.servers if not srv.is_volume_backed(s)]
+
+
+def start_problems(evacuation):
+    """Why ``evacuation`` cannot start, as messages for the operator (empty: it can).
+
+    The forms show these as form errors; ``start`` checks them again, so no page can start
+    an evacuation the others would refuse."""
+    problems = [f.message for f in checks.check_source_service(evacuation.service)
+                if f.level == checks.ERROR]
+    target = evacuation.options.target_host or None
+    problems += [f.message for f in checks.check_target_host(
+        target, evacuation.source_host, evacuation.services) if f.level == checks.ERROR]
+    problems += evac_request.options_not_offered(evacuation.posted or {},
+                                                 evacuation.negotiated)
+    if not evacuation.servers:
+        problems.append(_("There is no instance to evacuate."))
+    if evacuation.local_disk_servers() and not evacuation.local_disks_acknowledged:
+        problems.append(_("Confirm that you understand instances with a local root disk are "
+                          "rebuilt from their image: %s.")
+                        % ", ".join(srv.label(s) for s in evacuation.local_disk_servers()[:10]))
+    try:
+        evac_request.build_request(evacuation.options, evacuation.negotiated)
+    except evac_request.OptionError as error:
+        problems.append(str(error))
+    return problems
+
+
+def start(request, evacuation, executor=None):
+    """Store the batch, write its audit record, start sending; returns the batch.
+
+    Raises ``ActionRefused`` (``AlreadyActive`` when another batch holds the host) with the
+    reason to show. Whatever fails after the batch was stored, the batch ends with its items
+    cancelled and the host's lock released; the audit record, if written, says why.
+    """
+    problems = start_problems(evacuation)
+    if problems:
+        raise ActionRefused(" ".join(str(p) for p in problems))
+    evacuate_request = evac_request.build_request(evacuation.options, evacuation.negotiated)
+    kind = Batch.KIND_HOST if evacuation.kind == Batch.KIND_HOST else Batch.KIND_INSTANCE
+    try:
+        batch = batches.create_batch(
+            kind=kind, source_host=evacuation.source_host, servers=evacuation.servers,
+            options=evacuation.options, microversion=evacuate_request.microversion,
+            initiator=batches.Initiator.from_request(request), targets=evacuation.targets,
+            concurrency=evacuation.concurrency)
+    except batches.BatchAlreadyActive as running:
+        message = _("An evacuation of %s is already running.") % evacuation.source_host
+        if running.batch_id is None:
+            message += " " + _("It has just ended; submit again.")
+        raise AlreadyActive(message, running.batch_id) from None
+    action = audit.HOST_EVACUATE if kind == Batch.KIND_HOST else audit.EVACUATE
+    try:
+        record = audit.begin_batch_action(request, action, batch)
+    except Exception as error:
+        LOG.exception("Evacuation batch %s: the audit record could not be written", batch.pk)
+        _abandon(batch, "the audit record could not be written")
+        raise ActionRefused(_("Nothing was sent: the audit record could not be written "
+                              "(%s).") % type(error).__name__) from None
+    try:
+        submission.start(batch, submission.Credentials.from_request(request),
+                         password=evacuation.options.admin_password, executor=executor)
+    except Exception as error:
+        LOG.exception("Evacuation batch %s: the submission could not start", batch.pk)
+        detail = recording.describe_error(error)
+        _abandon(batch, "the submission could not start: %s" % detail)
+        audit.complete(record, audit.FAILED, detail=detail)
+        raise ActionRefused(_("Nothing was sent: the evacuation could not start (%s).")
+                            % detail) from None
+    return batch
+
+
+def _abandon(batch, reason):
+    """Nothing was sent: cancel the items and release the host (never leave a pending batch
+    holding the host's lock)."""
+    LOG.warning("Evacuation batch %s abandoned before sending: %s", batch.pk, reason)
+    batches.cancel_pending_items(batch.pk)
+    batches.finish_batch(batch.pk, reason)
 
 
 def retry(request, batch, item_ids=None, password=None, executor=None):

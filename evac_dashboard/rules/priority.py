@@ -3,6 +3,10 @@
 Set per server with the metadata key ``evac:restart_priority`` (an integer; higher goes
 first; negative numbers are allowed and go last). Missing means 0. A value that is not an
 integer also counts as 0 but is flagged so the operator can fix it.
+
+The metadata is the tenant's: any project member sets it on their own server. A number
+outside ``MINIMUM..MAXIMUM`` (the database column's range, a signed 32-bit INT on MariaDB)
+is treated like any other invalid value, so no tenant can make a host's evacuation fail.
 """
 import re
 from dataclasses import dataclass
@@ -12,7 +16,9 @@ from evac_dashboard.rules import servers as srv
 METADATA_KEY = "evac:restart_priority"
 DEFAULT = 0
 
-_INTEGER = re.compile(r"[+-]?\d+")
+MAXIMUM = 2 ** 31 - 1
+MINIMUM = -(2 ** 31)
+_INTEGER = re.compile(r"[+-]?\d{1,20}")
 
 
 @dataclass(frozen=True)
@@ -25,17 +31,27 @@ class RestartPriority:
     def problem(self):
         if self.valid:
             return None
-        return "%s=%r is not an integer; using %d" % (METADATA_KEY, self.raw, DEFAULT)
+        return "%s=%r is not an integer from %d to %d; using %d" % (
+            METADATA_KEY, _shortened(self.raw), MINIMUM, MAXIMUM, DEFAULT)
+
+
+def _shortened(raw, limit=40):
+    text = str(raw)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _in_range(value):
+    return MINIMUM <= value <= MAXIMUM
 
 
 def restart_priority(server):
     raw = srv.metadata(server).get(METADATA_KEY)
     if raw is None:
         return RestartPriority(DEFAULT)
-    if isinstance(raw, int) and not isinstance(raw, bool):
+    if isinstance(raw, int) and not isinstance(raw, bool) and _in_range(raw):
         return RestartPriority(raw, str(raw))
     text = str(raw).strip()
-    if isinstance(raw, str) and _INTEGER.fullmatch(text):
+    if isinstance(raw, str) and _INTEGER.fullmatch(text) and _in_range(int(text)):
         return RestartPriority(int(text), raw)
     return RestartPriority(DEFAULT, str(raw), valid=False)
 

@@ -10,7 +10,7 @@ sending the highest microversion *below* that one, which is the previous behavio
 return to their previous power state) and also avoids the new microversion's
 "all computes must be recent" check.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from evac_dashboard.rules import microversions
@@ -25,7 +25,8 @@ class EvacuateOptions:
     """What the operator chose in the evacuate form."""
 
     target_host: str | None = None
-    admin_password: str | None = None
+    # Never in a repr: a repr reaches logs and Django's error reports.
+    admin_password: str | None = field(default=None, repr=False)
     on_shared_storage: bool | None = None
     force: bool = False
     keep_running: bool = True
@@ -107,6 +108,29 @@ def novaclient_kwargs(request):
     2.14 because novaclient would otherwise default it to True.
     """
     return {_NOVACLIENT_ARGUMENTS[key]: value for key, value in request.body.items()}
+
+
+# Form fields that exist only at some microversions, and the feature that gives each.
+_OPTION_FIELDS = (("on_shared_storage", "shared_storage_flag", "Declaring shared instance storage"),
+                  ("force", "force", "Forcing the target host"),
+                  ("power_state", "power_state_choice", "Choosing the power state after evacuation"))
+
+
+def options_not_offered(posted, negotiated_version):
+    """Messages for options present in ``posted`` (a form's raw data) that the negotiated
+    microversion does not have: such an option is refused, never silently dropped."""
+    available = options_available(negotiated_version)
+    problems = []
+    for name, feature, label in _OPTION_FIELDS:
+        value = posted.get(name)
+        if getattr(available, feature) or value in (None, "", "off", "false", "False"):
+            continue
+        if name == "power_state" and value == "running":
+            continue  # what every microversion without the choice does anyway
+        problems.append("%s is not possible with this cloud (compute microversion %s)."
+                        % (label, microversions.to_string(microversions.parse(
+                            negotiated_version))))
+    return problems
 
 
 def _version_for_power_state(keep_running, negotiated, notes):

@@ -13,20 +13,17 @@ from dataclasses import dataclass
 import functools
 import threading
 
-from django.conf import settings
 from django.db import connection
 from django.db import IntegrityError
 from django.db import models as db_models
 from django.db import transaction
 from django.utils import timezone
 
+from evac_dashboard import conf
 from evac_dashboard.rules import priority
 from evac_dashboard.rules import servers as srv
 from evac_dashboard.models import EvacuationBatch as Batch
 from evac_dashboard.models import EvacuationItem as Item
-
-DEFAULT_CONCURRENCY = 8
-
 
 class BatchAlreadyActive(Exception):
     """Another batch is active for this source host; ``batch_id`` is the running one."""
@@ -74,11 +71,6 @@ def _serialized_on_sqlite(function):
     return wrapper
 
 
-def submit_concurrency():
-    """How many evacuate calls a batch may have in flight (setting EVAC_SUBMIT_CONCURRENCY)."""
-    return max(1, int(getattr(settings, "EVAC_SUBMIT_CONCURRENCY", DEFAULT_CONCURRENCY)))
-
-
 def stored_options(options):
     """``EvacuateOptions`` as stored: everything but the password, and whether one was set."""
     return {
@@ -119,7 +111,7 @@ def create_batch(*, kind, source_host, servers, options, microversion, initiator
                     project_id=initiator.project_id, project_name=initiator.project_name,
                     microversion=microversion, options=stored,
                     target_host=stored["target_host"], keep_running=stored["keep_running"],
-                    concurrency=concurrency or submit_concurrency())
+                    concurrency=concurrency or conf.submit_concurrency())
                 Item.objects.bulk_create(
                     [_new_item(batch, server, position, targets, stored["target_host"])
                      for position, server in enumerate(ordered)], batch_size=500)

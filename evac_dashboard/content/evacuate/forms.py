@@ -11,13 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from horizon import forms
 
-from evac_dashboard.operations import recording
-from evac_dashboard.store import audit
 from evac_dashboard.content.evacuate import reviewed
-from evac_dashboard.store import batches
+from evac_dashboard.operations import evacuations
 from evac_dashboard.rules import checks
 from evac_dashboard.rules import request as evac_request
-from evac_dashboard.operations import submission
 
 SCHEDULER = ""
 RUNNING = "running"
@@ -93,75 +90,45 @@ class EvacuateForm(forms.SelfHandlingForm):
     # --- validation ---------------------------------------------------------------------
     def clean(self):
         data = super().clean()
-        self._fail_on(checks.check_source_service(self.service))
-        target = data.get("target_host") or None
-        self._fail_on(checks.check_target_host(target, self.service["host"], self.services))
         if data.get("admin_pass") != data.get("confirm_admin_pass"):
             raise forms.ValidationError(_("The two passwords do not match."))
-        if "acknowledge_local_disks" in self.fields and not data.get("acknowledge_local_disks"):
-            raise forms.ValidationError(
-                _("Confirm that you understand local root disks are rebuilt from their image."))
         try:
-            self.servers = reviewed.unsign(self.service["host"], data.get("reviewed", ""))
+            servers = reviewed.unsign(self.service["host"], data.get("reviewed", ""))
         except ValueError as error:
             raise forms.ValidationError(str(error))
-        if not self.servers:
-            raise forms.ValidationError(_("There is no instance to evacuate."))
-        self.options = evac_request.EvacuateOptions(
-            target_host=target,
-            admin_password=data.get("admin_pass") or None,
-            on_shared_storage=(bool(data.get("on_shared_storage"))
-                               if self.available.shared_storage_flag else None),
-            force=bool(data.get("force")),
-            keep_running=data.get("power_state", RUNNING) != STOPPED)
-        try:
-            self.evacuate_request = evac_request.build_request(self.options, self.negotiated)
-        except evac_request.OptionError as error:
-            raise forms.ValidationError(str(error))
+        self.evacuation = evacuations.Evacuation(
+            kind=self.kind, service=self.service, services=self.services, servers=servers,
+            options=evac_request.EvacuateOptions(
+                target_host=data.get("target_host") or None,
+                admin_password=data.get("admin_pass") or None,
+                on_shared_storage=(bool(data.get("on_shared_storage"))
+                                   if self.available.shared_storage_flag else None),
+                force=bool(data.get("force")),
+                keep_running=data.get("power_state", RUNNING) != STOPPED),
+            negotiated=self.negotiated,
+            local_disks_acknowledged=bool(data.get("acknowledge_local_disks")),
+            posted=self.data)
+        problems = evacuations.start_problems(self.evacuation)
+        if problems:
+            raise forms.ValidationError(problems)
         return data
-
-    @staticmethod
-    def _fail_on(findings):
-        errors = [finding.message for finding in findings if finding.level == checks.ERROR]
-        if errors:
-            raise forms.ValidationError(errors)
 
     # --- submission ---------------------------------------------------------------------
     def handle(self, request, data):
         try:
-            batch = batches.create_batch(
-                kind=self.kind, source_host=self.service["host"], servers=self.servers,
-                options=self.options, microversion=self.evacuate_request.microversion,
-                initiator=batches.Initiator.from_request(request))
-        except batches.BatchAlreadyActive as running:
-            message = _("An evacuation of %s is already running.") % self.service["host"]
-            if running.batch_id is None:  # it ended in between: trying again will work
-                self.api_error(message + " " + _("It has just ended; submit again."))
+            self.batch = evacuations.start(request, self.evacuation)
+        except evacuations.AlreadyActive as running:
+            if running.batch_id is None:
+                self.api_error(str(running))
             else:
-                self.api_error(format_html('{} <a href="{}">{}</a>', message,
+                self.api_error(format_html('{} <a href="{}">{}</a>', str(running),
                                            batch_url(running.batch_id),
                                            _("Watch it (or cancel it) there.")))
             return False
-        record = self._audit_record(request, batch)
-        try:
-            submission.start(batch, submission.Credentials.from_request(request),
-                             password=self.options.admin_password)
-        except Exception as error:
-            audit.complete(record, audit.FAILED, detail=recording.describe_error(error))
-            raise
-        self.batch = batch
-        return batch
-
-    def _audit_record(self, request, batch):
-        """The audit record, written before any evacuate is sent (completed by the
-        submission when it ends). Without it nothing is sent: the batch is cancelled."""
-        action = audit.HOST_EVACUATE if self.kind == "host" else audit.EVACUATE
-        try:
-            return audit.begin_batch_action(request, action, batch)
-        except Exception:
-            batches.cancel_pending_items(batch.pk)
-            batches.finish_batch(batch.pk, "the audit record could not be written")
-            raise
+        except evacuations.ActionRefused as refused:
+            self.api_error(str(refused))
+            return False
+        return self.batch
 
 
 class EvacuateHostForm(EvacuateForm):

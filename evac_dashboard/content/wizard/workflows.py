@@ -11,15 +11,13 @@ from django.utils.translation import gettext_lazy as _
 from horizon import forms
 from horizon import workflows
 
-from evac_dashboard.operations import recording
-from evac_dashboard.store import audit
+from evac_dashboard.operations import evacuations
 from evac_dashboard.operations import host_facts as wizard_facts
-from evac_dashboard.store import batches
+from evac_dashboard import conf
 from evac_dashboard.rules import checks
 from evac_dashboard.rules import priority
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.rules import servers as srv
-from evac_dashboard.operations import submission
 
 RUNNING = "running"
 STOPPED = "stopped"
@@ -100,11 +98,18 @@ def _instance_label(server):
     flavor = server.get("flavor") or {}
     disk = _("volume") if srv.is_volume_backed(server) else _("LOCAL disk: rebuilt from image")
     found = priority.restart_priority(server)
+    if not found.valid:
+        shown = format_html('<span class="evac-state-local" title="{}">{}</span>',
+                            found.problem, _("invalid priority"))
+    elif found.raw is None:
+        shown = format_html("{} -", _("priority"))
+    else:
+        shown = format_html("{} {}", _("priority"), found.value)
     return format_html(
-        '<span class="evac-wizard-instance" data-priority="{}">{} '
-        '<span class="evac-reason">{} · {} · {} · {} {}</span></span>',
-        found.value, srv.label(server), server.get("status"),
-        flavor.get("original_name", "?"), disk, _("priority"), found.value)
+        '<span class="evac-wizard-instance" data-priority="{}" data-local-disk="{}">{} '
+        '<span class="evac-reason">{} · {} · {} · {}</span></span>',
+        found.value, "0" if srv.is_volume_backed(server) else "1", srv.label(server),
+        server.get("status"), flavor.get("original_name", "?"), disk, shown)
 
 
 class InstancesStep(workflows.Step):
@@ -196,7 +201,7 @@ class OptionsAction(workflows.Action):
                               ("power_state", available.power_state_choice)):
             if not present:
                 del self.fields[name]
-        self.fields["concurrency"].initial = batches.submit_concurrency()
+        self.fields["concurrency"].initial = conf.submit_concurrency()
 
     def clean(self):
         data = super().clean()
@@ -214,6 +219,10 @@ class OptionsStep(workflows.Step):
 # --- 5. Confirm --------------------------------------------------------------------------
 
 class ConfirmAction(workflows.Action):
+    acknowledge_local_disks = forms.BooleanField(
+        label=_("I understand that the selected instances with a local root disk are rebuilt "
+                "from their image unless their storage is shared: their data may be lost"),
+        required=False)
     confirm = forms.BooleanField(label=_("Start the evacuation"), required=True)
 
     class Meta:
@@ -223,15 +232,33 @@ class ConfirmAction(workflows.Action):
     def __init__(self, request, context, *args, **kwargs):
         super().__init__(request, context, *args, **kwargs)
         self.facts = _facts(context)
+        if not _local_disk_servers(self.facts.eligible):
+            del self.fields["acknowledge_local_disks"]
 
     def get_help_text(self, extra_context=None):
-        return super().get_help_text({"facts": self.facts})
+        return super().get_help_text({
+            "facts": self.facts,
+            "local_disk_names": [srv.label(s) for s in _local_disk_servers(self.facts.eligible)]})
+
+    def clean(self):
+        data = super().clean()
+        chosen = set(self.data.getlist("instances"))  # step 2's field, posted with every step
+        local = [s for s in _local_disk_servers(self.facts.eligible) if s["id"] in chosen]
+        if local and not data.get("acknowledge_local_disks"):
+            raise forms.ValidationError(
+                _("Confirm that you understand these instances are rebuilt from their image: "
+                  "%s.") % ", ".join(srv.label(s) for s in local[:10]))
+        return data
+
+
+def _local_disk_servers(servers):
+    return [s for s in servers if not srv.is_volume_backed(s)]
 
 
 class ConfirmStep(workflows.Step):
     action_class = ConfirmAction
     depends_on = ("facts",)
-    contributes = ("confirm",)
+    contributes = ("confirm", "acknowledge_local_disks")
 
 
 # --- the workflow ------------------------------------------------------------------------
@@ -243,8 +270,15 @@ class EvacuateHostWizard(workflows.Workflow):
     wizard = True
     default_steps = (HostStep, InstancesStep, TargetsStep, OptionsStep, ConfirmStep)
 
+    success_message = _("Evacuation of %s started.")
+    failure_message = _("The evacuation of %s did not start.")
+
     def format_status_message(self, message):
-        return _("Evacuation of %s started.") % self.context["facts"].host
+        """The real reason when the start was refused, else Horizon's message."""
+        refusal = getattr(self, "refusal", None)
+        if refusal:
+            return refusal
+        return message % self.context["facts"].host
 
     def get_success_url(self):
         batch = getattr(self, "batch", None)
@@ -255,32 +289,33 @@ class EvacuateHostWizard(workflows.Workflow):
     def handle(self, request, context):
         facts = context["facts"]
         chosen = set(context["instances"])
-        servers = [s for s in facts.eligible if s["id"] in chosen]
         target = context.get("target_host") if context.get("mode") == wizard_facts.ONE_HOST \
             else None
-        options = evac_request.EvacuateOptions(
-            target_host=target or None,
-            admin_password=context.get("admin_pass") or None,
-            on_shared_storage=(bool(context.get("on_shared_storage"))
-                               if "on_shared_storage" in context else None),
-            force=bool(context.get("force")),
-            keep_running=context.get("power_state") != STOPPED)
+        evacuation = evacuations.Evacuation(
+            kind="host", service=facts.service, services=facts.services,
+            servers=[s for s in facts.eligible if s["id"] in chosen],
+            options=evac_request.EvacuateOptions(
+                target_host=target or None,
+                admin_password=context.get("admin_pass") or None,
+                on_shared_storage=(bool(context.get("on_shared_storage"))
+                                   if "on_shared_storage" in context else None),
+                force=bool(context.get("force")),
+                keep_running=context.get("power_state") != STOPPED),
+            negotiated=facts.negotiated,
+            local_disks_acknowledged=bool(context.get("acknowledge_local_disks")),
+            posted=request.POST, targets=context.get("plan_targets"),
+            concurrency=context.get("concurrency"))
         try:
-            evacuate_request = evac_request.build_request(options, facts.negotiated)
-            batch = batches.create_batch(
-                kind="host", source_host=facts.host, servers=servers, options=options,
-                microversion=evacuate_request.microversion,
-                initiator=batches.Initiator.from_request(request),
-                targets=context.get("plan_targets"), concurrency=context.get("concurrency"))
-        except (evac_request.OptionError, batches.BatchAlreadyActive) as error:
-            self.failure_message = str(error)
+            self.batch = evacuations.start(request, evacuation)
+        except evacuations.AlreadyActive as running:
+            self.refusal = str(running)
+            if running.batch_id is not None:
+                self.refusal = format_html(
+                    '{} <a href="{}">{}</a>', str(running),
+                    reverse("horizon:admin:evac_batches:detail", args=[running.batch_id]),
+                    _("Watch it (or cancel it) there."))
             return False
-        record = audit.begin_batch_action(request, audit.HOST_EVACUATE, batch)
-        try:
-            submission.start(batch, submission.Credentials.from_request(request),
-                             password=options.admin_password)
-        except Exception as error:
-            audit.complete(record, audit.FAILED, detail=recording.describe_error(error))
-            raise
-        self.batch = batch
+        except evacuations.ActionRefused as refused:
+            self.refusal = str(refused)
+            return False
         return True

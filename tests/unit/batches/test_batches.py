@@ -5,6 +5,7 @@ from django.db import IntegrityError
 from django.db import transaction
 import pytest
 
+from evac_dashboard import conf
 from evac_dashboard.store import batches
 from evac_dashboard.rules import errors
 from evac_dashboard.rules.request import EvacuateOptions
@@ -35,7 +36,7 @@ def test_batch_records_who_what_and_how():
     assert batch.keep_running is False and batch.password_set is True
     assert batch.options == {"target_host": "cmp2", "on_shared_storage": None, "force": False,
                              "keep_running": False, "password_set": True}
-    assert batch.concurrency == batches.DEFAULT_CONCURRENCY
+    assert batch.concurrency == conf.DEFAULT_SUBMIT_CONCURRENCY
     assert [i.requested_target for i in batch.items.all()] == ["cmp2"] * 3
 
 
@@ -207,3 +208,15 @@ def test_resuming_an_interrupted_batch_takes_the_host_again_unless_taken():
     assert resumed.active_source_host == "cmp1" and resumed.state == "submitting"
     with pytest.raises(batches.BatchNotStartable):
         batches.claim(EvacuationBatch.objects.get(pk=other.pk), "node-a:1")
+
+
+@pytest.mark.parametrize("raw", ["2147483648", "100000000000000000000", 2 ** 31, 10 ** 20])
+@pytest.mark.django_db
+def test_a_tenant_priority_beyond_the_column_cannot_block_the_host(raw):
+    """Any project member sets evac:restart_priority on their own server; a number MariaDB's
+    INT (or sqlite's 64-bit integer) cannot hold must not make the batch fail."""
+    servers = servers_on("cmp1", 2)
+    servers[0]["metadata"] = {"evac:restart_priority": raw}
+    batch = new_batch(servers=servers)
+    stored = {item.instance_id: item.priority for item in batch.items.all()}
+    assert stored == {servers[0]["id"]: 0, servers[1]["id"]: 0}

@@ -39,3 +39,16 @@ def test_invalid_priorities_lists_the_offenders():
     servers = [with_priority("ok", "1"), with_priority("bad", "urgent"), server("none")]
     [(offender, priority)] = invalid_priorities(servers)
     assert offender["name"] == "bad" and priority.raw == "urgent"
+
+
+@pytest.mark.parametrize("raw", ["2147483648", "-2147483649", "100000000000000000000",
+                                 "9" * 400, 2 ** 31, 10 ** 20])
+def test_a_tenant_number_beyond_the_database_column_is_invalid_not_used(raw):
+    found = restart_priority(server("vm", metadata={"evac:restart_priority": raw}))
+    assert (found.value, found.valid) == (0, False)
+    assert len(found.problem) < 200  # a 400-digit value is shortened in the message
+
+
+@pytest.mark.parametrize("raw,value", [("2147483647", 2 ** 31 - 1), ("-2147483648", -(2 ** 31))])
+def test_the_column_limits_themselves_are_valid(raw, value):
+    assert restart_priority(server("vm", metadata={"evac:restart_priority": raw})).value == value

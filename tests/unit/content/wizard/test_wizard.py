@@ -10,6 +10,9 @@ from evac_dashboard import models
 from evac_dashboard.api import nova
 from evac_dashboard.api import placement
 from evac_dashboard.operations import submission
+from evac_dashboard.rules import request as evac_request
+from evac_dashboard.store import audit
+from evac_dashboard.store import batches
 from tests.unit import factories
 
 WIZARD_URL = reverse("horizon:admin:evac_hosts:wizard", args=["cmp1"])
@@ -28,7 +31,10 @@ def provider(vcpus, ram_mb, used_vcpu=0, used_ram=0):
             "usages": {"VCPU": used_vcpu, "MEMORY_MB": used_ram, "DISK_GB": 0}}
 
 
-class WizardTests(test.BaseAdminViewTests):
+class WizardCase(test.BaseAdminViewTests):
+    """A failed host cmp1 with four instances and three other hosts, Nova and Placement
+    mocked."""
+
     def setUp(self):
         super().setUp()
         for name in ("service_get", "service_list", "negotiated_version", "servers_on_host",
@@ -70,10 +76,12 @@ class WizardTests(test.BaseAdminViewTests):
         data = {"fenced": "on", "instances": self.ids("big-db", "web-1", "web-2"),
                 "mode": "scheduler", "target_host": "", "power_state": "running",
                 "admin_pass": "", "confirm_admin_pass": "", "concurrency": "4",
-                "confirm": "on"}
+                "acknowledge_local_disks": "on", "confirm": "on"}
         data.update(overrides)
         return self.client.post(WIZARD_URL, data)
 
+
+class WizardTests(WizardCase):
     def test_page_has_five_steps_and_the_eligible_instances(self):
         res = self.client.get(WIZARD_URL)
         self.assertTemplateUsed(res, "evac_dashboard/wizard/wizard.html")
@@ -141,3 +149,64 @@ class WizardTests(test.BaseAdminViewTests):
         self.mock_capacity.side_effect = RuntimeError("placement is down")
         res = self.client.get(PREVIEW_URL, {"instances": self.ids("web-1")})
         self.assertIn("Placement could not be read", json.loads(res.content)["html"])
+
+
+class WizardStartTests(WizardCase):
+    """The wizard starts through the same use case as the modals: same checks, same
+    acknowledgements, same clean-up, and the operator sees the real reason of a refusal."""
+
+    @mock.patch.object(submission, "start")
+    def test_local_root_disks_need_the_acknowledgement(self, start):
+        res = self.final_post(instances=self.ids("big-db", "web-1"), acknowledge_local_disks="")
+        self.assertContains(res, "rebuilt from their image")
+        self.assertContains(res, "web-1")
+        self.assertFalse(models.EvacuationBatch.objects.exists())
+        start.assert_not_called()
+
+    @mock.patch.object(submission, "start")
+    def test_volume_backed_only_needs_no_acknowledgement(self, start):
+        self.final_post(instances=self.ids("big-db"), acknowledge_local_disks="")
+        self.assertEqual(1, models.EvacuationBatch.objects.count())
+
+    @mock.patch.object(submission, "start")
+    def test_a_refusal_shows_its_reason_never_started(self, start):
+        running = batches.create_batch(
+            kind="host", source_host="cmp1", servers=self.servers[:1],
+            options=evac_request.EvacuateOptions(),
+            microversion="2.94", initiator=batches.Initiator("u1"))
+        res = self.final_post()
+        messages = [str(m) for m in res.wsgi_request._messages]
+        self.assertTrue(any("already running" in m for m in messages), messages)
+        self.assertFalse(any("started" in m and "not" not in m for m in messages), messages)
+        self.assertTrue(any(str(running.pk) in m for m in messages), messages)
+        start.assert_not_called()
+
+    @mock.patch.object(audit, "begin_batch_action", side_effect=RuntimeError("db is gone"))
+    @mock.patch.object(submission, "start")
+    def test_audit_failure_releases_the_host(self, start, begin):
+        res = self.final_post()
+        self.assertNotEqual(500, res.status_code)
+        self.assertIsNone(batches.active_batch("cmp1"))
+        batch = models.EvacuationBatch.objects.get()
+        self.assertEqual(models.EvacuationBatch.CANCELLED, batch.state)
+        start.assert_not_called()
+
+    @mock.patch.object(submission, "start", side_effect=batches.BatchNotStartable("claimed"))
+    def test_claim_failure_releases_the_host_and_says_why(self, start):
+        res = self.final_post()
+        self.assertNotEqual(500, res.status_code)
+        self.assertIsNone(batches.active_batch("cmp1"))
+        messages = [str(m) for m in res.wsgi_request._messages]
+        self.assertTrue(any("could not start" in m for m in messages), messages)
+        record = models.AuditRecord.objects.get()
+        self.assertEqual(audit.FAILED, record.outcome)
+
+    @mock.patch.object(submission, "start")
+    def test_force_the_microversion_lacks_is_refused_not_dropped(self, start):
+        res = self.final_post(mode="host", target_host="cmp3", force="on",
+                              accept_shortfall="on")
+        self.assertFalse(models.EvacuationBatch.objects.exists())
+        messages = [str(m) for m in res.wsgi_request._messages]
+        self.assertTrue(any("Forcing the target host is not possible" in m for m in messages)
+                        or b"Forcing the target host is not possible" in res.content, messages)
+        start.assert_not_called()

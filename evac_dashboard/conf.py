@@ -1,0 +1,135 @@
+"""Every ``EVAC_*`` setting of the plugin, read in this one module, with its default.
+
+It sits beside ``models`` at the bottom of the layers (the API layer needs its timeouts, the
+store its retention, the operations their intervals), and reads Django's settings at call
+time, so a test's ``settings`` fixture or an operator's ``local_settings`` change is seen at
+once. The ``rules`` package never reads settings: it is given these values.
+"""
+from django.conf import settings
+
+# --- Nova and the other OpenStack APIs ----------------------------------------------------
+DEFAULT_NOVA_TIMEOUT = 60
+DEFAULT_CONNECT_RETRIES = 2
+DEFAULT_VERSION_CACHE_SECONDS = 300
+# --- submission ---------------------------------------------------------------------------
+DEFAULT_SUBMIT_CONCURRENCY = 8
+# --- Nova's own configuration the plugin reasons about -----------------------------------
+DEFAULT_SERVICE_DOWN_TIME = 60  # nova.conf [DEFAULT] service_down_time
+# --- the progress page --------------------------------------------------------------------
+DEFAULT_POLL_SECONDS = 3
+DEFAULT_MAX_POLL_SECONDS = 30
+DEFAULT_PROGRESS_CACHE_SECONDS = 2
+DEFAULT_SUBMITTING_SERVERS_SECONDS = 10
+DEFAULT_CHANGES_OVERLAP_SECONDS = 10
+DEFAULT_FULL_READ_SECONDS = 120
+DEFAULT_RESUME_STALE_SECONDS = 90
+# --- the audit log ------------------------------------------------------------------------
+DEFAULT_AUDIT_RETENTION_DAYS = 365
+DEFAULT_AUDIT_SYNC_SECONDS = 30
+DEFAULT_AUDIT_ACTION_READS = 25
+
+
+def value(name, default=None):
+    """``settings.<name>`` or ``default``."""
+    return getattr(settings, name, default)
+
+
+def _number(name, default, kind=float, minimum=None):
+    raw = value(name, default)
+    if raw in (None, ""):
+        return default
+    number = kind(raw)
+    return number if minimum is None else max(minimum, number)
+
+
+def nova_timeout():
+    """Seconds an HTTP call to Nova or Placement may take (EVAC_NOVA_TIMEOUT)."""
+    return _number("EVAC_NOVA_TIMEOUT", DEFAULT_NOVA_TIMEOUT)
+
+
+def nova_connect_retries():
+    """Connection retries of reads; writes never retry (EVAC_NOVA_CONNECT_RETRIES)."""
+    return _number("EVAC_NOVA_CONNECT_RETRIES", DEFAULT_CONNECT_RETRIES, int, 0)
+
+
+def version_cache_seconds():
+    """How long a cloud's microversion range is remembered (EVAC_VERSION_CACHE_SECONDS)."""
+    return _number("EVAC_VERSION_CACHE_SECONDS", DEFAULT_VERSION_CACHE_SECONDS)
+
+
+def nova_microversion():
+    """The operator's microversion override, or None (EVAC_NOVA_MICROVERSION)."""
+    return value("EVAC_NOVA_MICROVERSION") or None
+
+
+def submit_concurrency():
+    """Evacuate calls a batch may have in flight at once (EVAC_SUBMIT_CONCURRENCY)."""
+    return _number("EVAC_SUBMIT_CONCURRENCY", DEFAULT_SUBMIT_CONCURRENCY, int, 1)
+
+
+def service_down_time():
+    """Nova's service_down_time: seconds without a heartbeat before a compute service looks
+    down to nova-api (EVAC_SERVICE_DOWN_TIME; set it to the cloud's value)."""
+    return _number("EVAC_SERVICE_DOWN_TIME", DEFAULT_SERVICE_DOWN_TIME, int, 1)
+
+
+def poll_seconds():
+    """Seconds between progress polls while something changes (EVAC_PROGRESS_POLL_SECONDS)."""
+    return _number("EVAC_PROGRESS_POLL_SECONDS", DEFAULT_POLL_SECONDS, int, 1)
+
+
+def max_poll_seconds():
+    """The longest wait after polls that changed nothing (EVAC_PROGRESS_MAX_POLL_SECONDS)."""
+    return max(poll_seconds(), _number("EVAC_PROGRESS_MAX_POLL_SECONDS",
+                                       DEFAULT_MAX_POLL_SECONDS, int))
+
+
+def progress_cache_seconds():
+    """Polls of one batch within this time share one Nova read (EVAC_PROGRESS_CACHE_SECONDS;
+    0 turns sharing off)."""
+    return _number("EVAC_PROGRESS_CACHE_SECONDS", DEFAULT_PROGRESS_CACHE_SECONDS)
+
+
+def submitting_servers_seconds():
+    """While a batch is being sent, servers are re-read at most this often
+    (EVAC_PROGRESS_SUBMITTING_SERVERS_SECONDS; 0 reads them on every poll)."""
+    return _number("EVAC_PROGRESS_SUBMITTING_SERVERS_SECONDS",
+                   DEFAULT_SUBMITTING_SERVERS_SECONDS)
+
+
+def changes_overlap_seconds():
+    """Overlap of incremental servers reads (EVAC_PROGRESS_CHANGES_OVERLAP_SECONDS)."""
+    return _number("EVAC_PROGRESS_CHANGES_OVERLAP_SECONDS", DEFAULT_CHANGES_OVERLAP_SECONDS)
+
+
+def full_read_seconds():
+    """A full servers read at least this often (EVAC_PROGRESS_FULL_READ_SECONDS; 0: always)."""
+    return _number("EVAC_PROGRESS_FULL_READ_SECONDS", DEFAULT_FULL_READ_SECONDS)
+
+
+def resume_stale_seconds():
+    """A batch whose sender wrote nothing for this long may be resumed elsewhere
+    (EVAC_RESUME_STALE_SECONDS)."""
+    return _number("EVAC_RESUME_STALE_SECONDS", DEFAULT_RESUME_STALE_SECONDS)
+
+
+def audit_retention_days():
+    """Days audit records are kept (EVAC_AUDIT_RETENTION_DAYS; None or 0 keeps them)."""
+    days = value("EVAC_AUDIT_RETENTION_DAYS", DEFAULT_AUDIT_RETENTION_DAYS)
+    if days in (None, "", 0, "0"):
+        return None
+    days = int(days)
+    if days < 0:
+        raise ValueError("EVAC_AUDIT_RETENTION_DAYS must be positive (or 0/None: keep)")
+    return days
+
+
+def audit_sync_seconds():
+    """Evacuations made elsewhere are copied in at most this often per process
+    (EVAC_AUDIT_SYNC_SECONDS)."""
+    return _number("EVAC_AUDIT_SYNC_SECONDS", DEFAULT_AUDIT_SYNC_SECONDS)
+
+
+def audit_action_reads():
+    """Instance-action reads per history page at most (EVAC_AUDIT_ACTION_READS)."""
+    return _number("EVAC_AUDIT_ACTION_READS", DEFAULT_AUDIT_ACTION_READS, int, 0)
