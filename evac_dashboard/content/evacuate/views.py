@@ -10,7 +10,9 @@ from horizon import messages
 from evac_dashboard.api import nova
 from evac_dashboard.content.evacuate import forms as evacuate_forms
 from evac_dashboard.content.evacuate import reviewed
+from evac_dashboard.operations import host_facts
 from evac_dashboard.rules import checks
+from evac_dashboard.rules import priority
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.rules import servers as srv
 
@@ -55,15 +57,21 @@ class EvacuateView(forms.ModalFormView):
             return []  # the form's clean() reports the bad list
 
     def _review(self, service, services, negotiated, servers):
+        # Listed, signed and sent in one order: the batch's (restart priority, then name).
+        servers = priority.submission_order(servers)
         findings = checks.check_instance_states(servers, service["host"])
         excluded_ids = {i for f in findings if f.level == checks.ERROR for i in f.ids}
         eligible = [s for s in servers if s["id"] not in excluded_ids]
         local = [srv.label(s) for s in eligible if not srv.is_volume_backed(s)]
         return {
             "service": service, "services": services, "negotiated": negotiated,
-            "eligible": eligible, "excluded": [f for f in findings if f.level == checks.ERROR],
+            "eligible": eligible,
+            "listed": [{"name": srv.label(s), "status": s.get("status"),
+                        "priority": priority.restart_priority(s).value} for s in eligible],
+            "excluded": [f for f in findings if f.level == checks.ERROR],
             "local_disk_names": local,
-            "source_findings": checks.check_source_service(service),
+            "source_findings": host_facts.source_findings(service),
+            "target_findings": checks.check_targets_available(services, service["host"]),
             "available": evac_request.options_available(negotiated),
         }
 

@@ -1,6 +1,7 @@
 """Evacuate Host / Evacuate Instance modals: options by microversion, checks, batches."""
 from unittest import mock
 
+from django.test import override_settings
 from django.urls import reverse
 
 from openstack_dashboard.test import helpers as test
@@ -155,6 +156,41 @@ class EvacuateHostTests(NovaMocks, test.BaseAdminViewTests):
         res = self.client.post(HOST_URL, self._form(target_host="cmp3"))
         self.assertFormErrors(res, 1)
         start.assert_not_called()
+
+
+    def test_instances_are_listed_in_the_order_they_are_sent(self):
+        self._cloud()  # Nova lists web-1, db-1 (priority 100), paused-1, batch-1
+        html = self.client.get(HOST_URL).content.decode()
+        listed = html[html.index('class="evac-instance-list"'):]
+        positions = [listed.index(name) for name in ("db-1", "batch-1", "web-1")]
+        self.assertEqual(sorted(positions), positions, listed[:400])
+        self.assertIn("priority 100", listed)
+        self.assertIn("Listed in the order they are sent", html)
+        signed = [s["name"] for s in reviewed.unsign("cmp1", self.client.get(
+            HOST_URL).context["form"].initial["reviewed"])]
+        self.assertEqual(["db-1", "batch-1", "web-1"], signed)
+
+    def test_no_usable_target_is_a_clear_warning(self):
+        self._cloud()
+        source = self.mock_service_get.return_value
+        self.mock_service_list.return_value = [
+            source, factories.service("cmp2", state="down"),
+            factories.service("cmp3", status="disabled", reason="RMA")]
+        res = self.client.get(HOST_URL)
+        self.assertContains(res, "No target host:")
+        self.assertContains(res, "cmp2 is down; cmp3 is disabled (RMA)")
+        self.assertContains(res, "No valid host was found")
+
+    def test_a_usable_target_gives_no_such_warning(self):
+        self._cloud()
+        self.assertNotContains(self.client.get(HOST_URL), "No target host:")
+
+    @override_settings(EVAC_SERVICE_DOWN_TIME=20)
+    def test_source_up_advice_uses_the_configured_service_down_time(self):
+        self._cloud(source_state="up", forced=False)
+        res = self.client.get(HOST_URL)
+        self.assertContains(res, "service_down_time (20 s)")
+        self.assertContains(res, "should look down by")
 
 
 class EvacuateInstanceTests(NovaMocks, test.BaseAdminViewTests):
