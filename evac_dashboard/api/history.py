@@ -1,18 +1,19 @@
 """Thin Nova (and Keystone) reads for the history page.
 
 Like ``api.nova`` each function makes a fixed, small number of requests (plus one per page of
-a paged list) and returns plain data. The callers (``evac_dashboard.store.audit``) decide how many
-times they are called: the instance actions of a server cost one request per migration, so
+a paged list) and returns plain data. The callers (``operations.external_sync``) decide how
+many times they are called: the instance actions of a server cost one request per migration, so
 they are read once per migration and only for migrations someone looks at.
 """
-from datetime import timedelta
 from urllib import parse
 
 from openstack_dashboard.contrib.developer.profiler import api as profiler
 
 from evac_dashboard.api import client
-from evac_dashboard.rules import microversions
 from evac_dashboard.api import nova
+from evac_dashboard.rules import external
+from evac_dashboard.rules import microversions
+from evac_dashboard.rules import services
 
 NOVA_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 EVACUATE_ACTION = "evacuate"
@@ -76,17 +77,16 @@ def instance_actions(request, server_id, changes_since=None):
     return actions
 
 
-def evacuate_action(request, server_id, created_at, margin=timedelta(minutes=2)):
+def evacuate_action(request, server_id, created_at):
     """The ``evacuate`` instance action of ``server_id`` nearest to ``created_at`` (a
     migration's creation time), or None. One ``instance_actions`` call."""
-    since = created_at - margin if created_at is not None else None
+    since = created_at - external.CLOCK_SKEW_MARGIN if created_at is not None else None
     found = [a for a in instance_actions(request, server_id, since)
              if a.get("action") == EVACUATE_ACTION]
     if not found:
         return None
     if created_at is None:
         return found[0]
-    from evac_dashboard.rules import services  # late: plain helper, keeps imports light
 
     def distance(action):
         started = services.parse_time(action.get("start_time"))

@@ -1,7 +1,7 @@
 """Merging Nova's evacuation records with the panel's: which evacuations did the panel make?
 
-Plain logic, no Django and no HTTP: ``evac_dashboard.store.audit.sync_external`` feeds it Nova's
-migrations, the instance actions it has read, and the panel's batch items.
+Plain logic, no Django and no HTTP: ``operations.external_sync`` feeds it Nova's migrations,
+the instance actions it has read, and the panel's batch items.
 
 The matching rule. A Nova evacuation migration M of instance I, created at time T, with
 (once read) instance action A, is the panel's own when one of the panel's items X of the
@@ -31,6 +31,9 @@ from datetime import timedelta
 
 from evac_dashboard.rules import services as svc
 
+# How far Nova's clock and the dashboard's may differ: the matching window, the instance
+# actions asked for around a migration, and what a resumed batch counts as "since the batch
+# began" (erring that way can only skip an instance, never evacuate it twice) all allow it.
 CLOCK_SKEW_MARGIN = timedelta(minutes=2)
 
 PANEL = "panel"
