@@ -2,6 +2,7 @@
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from evac_dashboard.operations import host_facts
 from evac_dashboard.rules import priority
 
 
@@ -18,7 +19,8 @@ def host_state(host):
                           _("Forced down by an admin: treated as fenced."))
     if host.is_down:
         return _icon_text("down", "exclamation-triangle", _("Down"),
-                          _("No heartbeat within service_down_time."))
+                          _("No heartbeat within service_down_time (%d s).")
+                          % host_facts.service_down_time())
     return _icon_text("up", "check", _("Up"))
 
 
@@ -53,13 +55,23 @@ def age(seconds):
     return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
 
 
-def heartbeat_age(host):
+RECORD_HELP = _("When Nova last wrote this service record: the periodic report of "
+                "nova-compute (its heartbeat), or an admin change: Force Down, Disable and "
+                "Enable bump it too, so on a forced-down or disabled host it is not a "
+                "heartbeat.")
+
+
+def record_age(host):
+    """Age of ``updated_at``, flagged where it may be an admin change rather than a report."""
     text = age(host.seconds_since_update)
     if text is None:
         return _("never")
-    return format_html('<span title="{}">{}</span>',
-                       host.updated_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                       _("%s ago") % text)
+    stamp = host.updated_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    if host.record_may_be_admin_change:
+        return format_html('<span title="{} – {}">{} <span class="evac-reason">({})</span></span>',
+                           stamp, RECORD_HELP, _("%s ago") % text,
+                           _("may be an admin change"))
+    return format_html('<span title="{}">{}</span>', stamp, _("%s ago") % text)
 
 
 def instance_count(host):

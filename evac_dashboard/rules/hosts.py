@@ -45,6 +45,15 @@ class ComputeHost:
         return self.is_down
 
     @property
+    def record_may_be_admin_change(self):
+        """``updated_at`` of a forced-down or disabled service may be that change, not a report.
+
+        Force Down, Disable and Enable all rewrite the row, so a dead host forced down a
+        moment ago shows a record updated "0 s ago".
+        """
+        return self.forced_down or self.status != "enabled"
+
+    @property
     def hypervisor_hostname(self):
         return ", ".join(self.hypervisor_hostnames)
 

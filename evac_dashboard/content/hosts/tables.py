@@ -73,7 +73,10 @@ class EvacuateHost(HostModalAction):
 
 
 class EvacuateHostWizard(tables.LinkAction):
-    """The guided path: review and fence, choose instances and targets, then watch."""
+    """The guided path: review, choose instances and targets, then watch.
+
+    Only on a host Nova sees down: it refuses to evacuate from an up one, and Force Down…
+    is in the row's menu for a host that is dead but still looks up."""
 
     name = "wizard"
     verbose_name = _("Evacuate host (wizard)…")
@@ -83,7 +86,20 @@ class EvacuateHostWizard(tables.LinkAction):
         return reverse("horizon:admin:evac_hosts:wizard", args=[host.host])
 
     def allowed(self, request, host):
-        return host.instance_count != 0
+        return host.is_evacuable and host.instance_count != 0
+
+
+class ViewInstances(tables.LinkAction):
+    """The primary action of a healthy host's row: look, not evacuate."""
+
+    name = "view"
+    verbose_name = _("View Instances")
+
+    def get_link_url(self, host):
+        return host_link(host)
+
+    def allowed(self, request, host):
+        return not host.is_down
 
 
 class UnsetForceDown(HostModalAction):
@@ -121,9 +137,8 @@ class ComputeHostsTable(tables.DataTable):
     state = tables.Column(display.host_state, verbose_name=_("State"))
     forced_down = tables.Column(display.forced_down, verbose_name=_("Forced down"))
     status = tables.Column(display.service_status, verbose_name=_("Service"))
-    heartbeat = tables.Column(display.heartbeat_age, verbose_name=_("Last heartbeat"),
-                              help_text=_("Time since Nova last updated the service record: "
-                                          "its periodic report, or an admin change."))
+    record = tables.Column(display.record_age, verbose_name=_("Record updated"),
+                           help_text=display.RECORD_HELP)
     instances = tables.Column(display.instance_count, verbose_name=_("Instances"))
     vcpus = tables.Column(display.vcpu_use, verbose_name=_("vCPUs used"))
     memory = tables.Column(display.memory_use, verbose_name=_("RAM used"))
@@ -133,8 +148,10 @@ class ComputeHostsTable(tables.DataTable):
         verbose_name = _("Compute Hosts")
         row_class = HostRow
         table_actions = (HostFilterAction,)
-        row_actions = (ForceDown, EvacuateHost, EvacuateHostWizard, UnsetForceDown,
-                       DisableService, EnableService, ForceDownRunningHost)
+        # The first allowed action is the row's button: fencing or evacuating a down host,
+        # viewing an up one.
+        row_actions = (ForceDown, EvacuateHost, EvacuateHostWizard, ViewInstances,
+                       UnsetForceDown, DisableService, EnableService, ForceDownRunningHost)
         multi_select = False
 
 
@@ -155,6 +172,8 @@ class EvacuateInstance(tables.LinkAction):
 
 
 class HostInstancesTable(tables.DataTable):
+    """``show_source_host`` hides the actions column when the host is up: nothing to do there."""
+
     name = tables.Column("name", verbose_name=_("Name"),
                          link="horizon:admin:instances:detail")
     project = tables.Column("project_name", verbose_name=_("Project"))
@@ -170,3 +189,8 @@ class HostInstancesTable(tables.DataTable):
         table_actions = (HostFilterAction,)
         row_actions = (EvacuateInstance,)
         multi_select = False
+
+    def show_source_host(self, host):
+        self.source_host = host  # row actions need the host's state
+        if not host.is_evacuable:
+            self.columns.pop("actions", None)

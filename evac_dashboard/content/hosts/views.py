@@ -61,7 +61,7 @@ class DetailView(tables.DataTableView):
 
     def get_data(self):
         host = self._host()
-        self.table.source_host = host  # row actions need the host's state
+        self.table.show_source_host(host)
         try:
             servers = nova.servers_on_host(self.request, host.host)
         except Exception:
@@ -90,6 +90,7 @@ class HostServiceView(forms.ModalFormView):
     template_name = "evac_dashboard/hosts/service_form.html"
     success_url = reverse_lazy("horizon:admin:evac_hosts:index")
     explanation = ()
+    only_when_disabled = ()  # paragraphs about enabling, not shown for an enabled service
     url_name = None
 
     def _service(self):
@@ -119,6 +120,9 @@ class HostServiceView(forms.ModalFormView):
         context["explanation"] = self.explanation
         context["submit_url"] = reverse("horizon:admin:evac_hosts:" + self.url_name,
                                         args=[self.kwargs["host"]])
+        if context["service"].get("status") == "enabled":
+            context["explanation"] = tuple(
+                p for p in self.explanation if p not in self.only_when_disabled)
         return context
 
 
@@ -152,6 +156,7 @@ class UnsetForceDownView(HostServiceView):
           "records in the 'done' state remain: restart nova-compute on the host first."),
         _("The service stays disabled until you enable it."),
     )
+    only_when_disabled = (explanation[-1],)
 
 
 class DisableServiceView(HostServiceView):

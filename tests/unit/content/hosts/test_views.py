@@ -1,4 +1,7 @@
 """Compute Hosts panel views with the API layer mocked, Horizon style."""
+import re
+
+from django.test import override_settings
 from django.urls import reverse
 
 from openstack_dashboard.test import helpers as test
@@ -79,6 +82,69 @@ class HostsIndexTests(test.BaseAdminViewTests):
         self.assertNotContains(res, "evac-host-down")
 
 
+    def _row(self, html, host):
+        match = re.search(r'<tr[^>]*id="compute_hosts__row__%s".*?</tr>' % host, html, re.S)
+        return match.group(0)
+
+    def _actions(self, row, host):
+        return re.findall(r'id="compute_hosts__row_%s__action_(\w+)"' % host, row)
+
+    @test.create_mocks({nova: ["service_list", "hypervisor_list", "negotiated_version"]})
+    def test_record_time_is_not_called_a_heartbeat(self):
+        # Force Down just rewrote cmp3's record: "0 s ago" is the admin's change.
+        self._cloud([
+            (factories.service("cmp1"), factories.hypervisor("cmp1")),
+            (factories.service("cmp2", state="down", seconds_ago=95), factories.hypervisor("cmp2")),
+            (factories.service("cmp3", state="down", forced_down=True, seconds_ago=0),
+             factories.hypervisor("cmp3"))])
+        html = self.client.get(INDEX_URL).content.decode()
+        self.assertNotIn("Last heartbeat", html)
+        self.assertIn("Record updated", html)
+        self.assertIn("Force Down, Disable and Enable bump it too", html)
+        self.assertIn("may be an admin change", self._row(html, "cmp3"))
+        self.assertNotIn("may be an admin change", self._row(html, "cmp2"))
+
+    @override_settings(EVAC_SERVICE_DOWN_TIME=20)
+    @test.create_mocks({nova: ["service_list", "hypervisor_list", "negotiated_version"]})
+    def test_down_state_tooltip_uses_the_configured_down_time(self):
+        self._cloud([(factories.service("cmp2", state="down"), factories.hypervisor("cmp2"))])
+        self.assertContains(self.client.get(INDEX_URL),
+                            "No heartbeat within service_down_time (20 s).")
+
+    @test.create_mocks({nova: ["service_list", "hypervisor_list", "negotiated_version"]})
+    def test_row_actions_offer_only_what_can_work(self):
+        self._cloud([
+            (factories.service("cmp1"), factories.hypervisor("cmp1", servers=4)),
+            (factories.service("cmp2", status="disabled", reason="maintenance"),
+             factories.hypervisor("cmp2", servers=2)),
+            (factories.service("cmp3", state="down"), factories.hypervisor("cmp3", servers=3)),
+            (factories.service("cmp4", state="down", forced_down=True, status="disabled"),
+             factories.hypervisor("cmp4", servers=3))])
+        html = self.client.get(INDEX_URL).content.decode()
+        # An up host: its button is to look at it; nothing evacuates (Nova would refuse).
+        self.assertEqual(["view", "disable", "force_down_running"],
+                         self._actions(self._row(html, "cmp1"), "cmp1"))
+        self.assertEqual(["view", "enable", "force_down_running"],
+                         self._actions(self._row(html, "cmp2"), "cmp2"))
+        # A down host leads with fencing, a forced-down one with evacuating.
+        self.assertEqual(["force_down", "evacuate_host", "wizard", "disable"],
+                         self._actions(self._row(html, "cmp3"), "cmp3"))
+        self.assertEqual(["evacuate_host", "wizard", "unset_force_down", "enable"],
+                         self._actions(self._row(html, "cmp4"), "cmp4"))
+
+
+class HostServiceModalTests(test.BaseAdminViewTests):
+    @test.create_mocks({nova: ["service_get"]})
+    def test_unset_force_down_speaks_of_enabling_only_a_disabled_service(self):
+        url = reverse("horizon:admin:evac_hosts:unset_force_down", args=["cmp3"])
+        self.mock_service_get.return_value = factories.service(
+            "cmp3", state="down", forced_down=True)
+        self.assertNotContains(self.client.get(url), "stays disabled until you enable it")
+        self.mock_service_get.return_value = factories.service(
+            "cmp3", state="down", forced_down=True, status="disabled")
+        self.assertContains(self.client.get(url), "stays disabled until you enable it")
+
+
 class HostDetailTests(test.BaseAdminViewTests):
     @test.create_mocks({nova: ["service_get", "servers_on_host", "project_names"]})
     def test_instances_of_the_host(self):
@@ -100,6 +166,29 @@ class HostDetailTests(test.BaseAdminViewTests):
         self.assertContains(res, "2 instances have a local root disk")
         self.assertContains(res, "Local (image)")
         self.mock_servers_on_host.assert_called_once_with(test.IsHttpRequest(), "compute1")
+
+    @test.create_mocks({nova: ["service_get", "servers_on_host", "project_names"]})
+    def test_actions_column_only_where_instances_can_be_evacuated(self):
+        self.mock_servers_on_host.return_value = [factories.server("web-1", "compute1")]
+        self.mock_project_names.return_value = {}
+        self.mock_service_get.return_value = factories.service("compute1")
+        html = self.client.get(detail_url("compute1")).content.decode()
+        self.assertNotIn("actions_column", html)
+        self.assertNotIn(">Actions<", html)
+        self.mock_service_get.return_value = factories.service("compute1", state="down")
+        html = self.client.get(detail_url("compute1")).content.decode()
+        self.assertIn("actions_column", html)
+        self.assertIn("__action_evacuate", html)
+
+    @test.create_mocks({nova: ["service_get", "servers_on_host", "project_names"]})
+    def test_detail_says_record_updated_not_heartbeat(self):
+        self.mock_service_get.return_value = factories.service(
+            "compute1", state="down", forced_down=True, seconds_ago=0)
+        self.mock_servers_on_host.return_value = []
+        self.mock_project_names.return_value = {}
+        res = self.client.get(detail_url("compute1"))
+        self.assertNotContains(res, "Last heartbeat")
+        self.assertContains(res, "not necessarily a heartbeat")
 
     @test.create_mocks({nova: ["service_get", "servers_on_host", "project_names"]})
     def test_unknown_host_redirects_with_message(self):
