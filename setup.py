@@ -52,6 +52,7 @@ setup(
         "Django>=5.2,<5.3",
         "python-novaclient>=18.13",
         "django-compressor>=4.4",
+        "tooz>=6.0",
     ],
     extras_require={
         "test": [
@@ -59,6 +60,9 @@ setup(
             "pytest-django>=4.8",
             "selenium>=4.20",
             "PyMySQL>=1.1",
+            "import-linter>=2.0",
+            "hypothesis>=6.100",
+            "pymemcache>=4.0",
         ],
         "mysql": ["PyMySQL>=1.1"],
     },

@@ -133,3 +133,31 @@ def audit_sync_seconds():
 def audit_action_reads():
     """Instance-action reads per history page at most (EVAC_AUDIT_ACTION_READS)."""
     return _number("EVAC_AUDIT_ACTION_READS", DEFAULT_AUDIT_ACTION_READS, int, 0)
+
+
+# --- coordination (who sends a batch) -----------------------------------------------------
+DEFAULT_LEASE_SECONDS = 15
+
+
+def coordination_url():
+    """The tooz backend of the sending leases (EVAC_COORDINATION_URL), or None for the
+    default (see ``operations.leases``)."""
+    return value("EVAC_COORDINATION_URL") or None
+
+
+def lease_seconds():
+    """How long a sender's lease outlives its last heartbeat (EVAC_LEASE_SECONDS)."""
+    return _number("EVAC_LEASE_SECONDS", DEFAULT_LEASE_SECONDS, int, 2)
+
+
+def memcached_location():
+    """``host:port`` of Horizon's default cache when it is memcached, else None."""
+    cache = (value("CACHES") or {}).get("default") or {}
+    if "memcache" not in str(cache.get("BACKEND", "")).lower():
+        return None
+    location = cache.get("LOCATION")
+    if isinstance(location, (list, tuple)):
+        location = location[0] if location else None
+    if not location or str(location).startswith("unix:"):
+        return None
+    return str(location)

@@ -14,10 +14,13 @@ are recorded as submitted and never sent again, whichever state their item was l
 
 The admin password, if any, lives only in this object's memory during the run. A resumed
 batch that had one needs it again (``PasswordRequired``).
+
+A run holds the batch's lease (``operations.leases``) from before it claims the batch until
+it is over, and checks it before every evacuate call: a process that lost its lease (paused,
+cut off) sends nothing more.
 """
 from concurrent import futures
 import copy
-from datetime import timedelta
 import logging
 import os
 import socket
@@ -27,6 +30,7 @@ from django import db
 
 from evac_dashboard.store import audit
 from evac_dashboard.api import actions
+from evac_dashboard.operations import leases
 from evac_dashboard.store import batches
 from evac_dashboard.rules import errors
 from evac_dashboard.rules import request as evac_request
@@ -161,20 +165,35 @@ def start(batch, credentials, password=None, executor=None):
         raise PasswordRequired("Batch %s was started with an admin password; enter it again "
                                "to resume it." % batch.pk)
     resumed = batch.started_at is not None
-    batch = batches.claim(batch, worker_name())
+    lease = _lease_for(batch)
+    try:
+        batch = batches.claim(batch, worker_name())
+    except BaseException:
+        lease.release()
+        raise
     submission = Submission(batch, credentials, password, executor or _pool(batch),
-                            owns_executor=executor is None, resumed=resumed)
+                            owns_executor=executor is None, resumed=resumed, lease=lease)
     with _running_lock:
         _running[str(batch.pk)] = submission
     submission.begin()
     return submission
 
 
+def _lease_for(batch):
+    lease = leases.Lease(batch.pk)
+    if not lease.acquire():
+        raise batches.BatchNotStartable("batch %s is being sent by another dashboard process"
+                                        % batch.pk)
+    return lease
+
+
 class Submission:
     """One run of a batch's submission. ``wait`` blocks until it is over."""
 
-    def __init__(self, batch, credentials, password, executor, owns_executor, resumed):
+    def __init__(self, batch, credentials, password, executor, owns_executor, resumed,
+                 lease):
         self.batch_id = batch.pk
+        self._lease = lease
         self.resumed = resumed
         self._batch = batch
         self._credentials = credentials
@@ -243,6 +262,11 @@ class Submission:
     def _finish(self):
         self._password = None
         try:
+            if not self._lease.still_held():
+                # Another process holds the batch now: its state is that process's to write.
+                LOG.warning("Evacuation batch %s: lease lost; left to its new sender",
+                            self.batch_id)
+                return
             state = batches.finish_batch(self.batch_id, "; ".join(self._errors))
             LOG.info("Evacuation batch %s: submission over (%s)", self.batch_id, state)
             self._complete_audit()
@@ -251,6 +275,7 @@ class Submission:
                 self._executor.shutdown(wait=False)
             with _running_lock:
                 _running.pop(str(self.batch_id), None)
+            self._lease.release()
             if threading.current_thread() is not self._starter_thread:
                 db.connection.close()
             self._done.set()
@@ -299,6 +324,10 @@ class Submission:
         return found
 
     def _send(self, item):
+        if not self._lease.still_held():
+            LOG.warning("Evacuation batch %s: lease lost; %s is left for the process that "
+                        "holds it now", self.batch_id, item.instance_id)
+            return
         if not batches.mark_submitting(item.pk):
             return  # cancelled (or answered) since it was queued
         try:
@@ -358,9 +387,14 @@ def start_retry(batch, expected, credentials, password=None, executor=None):
     if batch.password_set and not password:
         raise PasswordRequired("Batch %s was started with an admin password; enter it again "
                                "to retry it." % batch.pk)
-    batch, _count = batches.reopen_for_retry(batch, expected, worker_name())
+    lease = _lease_for(batch)
+    try:
+        batch, _count = batches.reopen_for_retry(batch, expected, worker_name())
+    except BaseException:
+        lease.release()
+        raise
     submission = Submission(batch, credentials, password, executor or _pool(batch),
-                            owns_executor=executor is None, resumed=False)
+                            owns_executor=executor is None, resumed=False, lease=lease)
     with _running_lock:
         _running[str(batch.pk)] = submission
     submission.begin()

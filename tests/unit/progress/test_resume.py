@@ -16,12 +16,14 @@ import subprocess
 
 from django.utils import timezone
 import pytest
+from tooz import coordination
 
 from evac_dashboard.api import actions
 from evac_dashboard.store import batches
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.operations import submission
 from evac_dashboard.operations import evacuations
+from evac_dashboard.operations import leases
 from evac_dashboard.operations import liveness
 from evac_dashboard.operations import snapshots
 from evac_dashboard.models import EvacuationBatch, EvacuationItem
@@ -78,7 +80,8 @@ def died_mid_batch(nova, count=8, answered=3):
                      executor=executor)
     # The process is gone: its memory (the running submission) with it.
     with submission._running_lock:
-        submission._running.pop(str(batch.pk), None)
+        run = submission._running.pop(str(batch.pk), None)
+    run._lease.release()  # the kernel (file driver) or the lease time (memcached) does this
     EvacuationBatch.objects.filter(pk=batch.pk).update(
         worker="%s:%d" % (socket.gethostname(), dead_pid()))
     batch.refresh_from_db()
@@ -147,25 +150,69 @@ def test_resume_is_not_offered_while_this_process_sends_it(evac_nova):
             evacuations.resume(fake_request(evac_nova.endpoint), batch)
     finally:
         with submission._running_lock:
-            submission._running.pop(str(batch.pk), None)
+            submission._running.pop(str(batch.pk))._lease.release()
 
 
-def test_a_worker_on_another_node_is_only_offered_once_it_went_silent(evac_nova, settings):
+def other_node_holding(batch):
+    """Another dashboard node's coordinator holding the batch's lease on the same backend."""
+    other = coordination.get_coordinator(leases.backend_url(), b"other-node:4242")
+    other.start()
+    lock = other.get_lock(("evac-batch-%s" % batch.pk).encode())
+    assert lock.acquire(blocking=False)
+    return other, lock
+
+
+def test_a_live_sender_on_another_node_is_never_called_gone(evac_nova, settings):
+    """A node whose sender holds its lease is alive however long it has been silent (an
+    evacuate call that takes minutes): no "gone" banner, no Resume, on any node."""
     settings.EVAC_RESUME_STALE_SECONDS = 90
     servers = servers_on("cmp1", 2)
     evac_nova.add_servers(servers)
     batch = batches.create_batch(kind="host", source_host="cmp1", servers=servers,
                                  options=evac_request.EvacuateOptions(), microversion="2.94",
                                  initiator=ADMIN)
-    batch = batches.claim(batch, "other-node:4242")
-    status = liveness.resume_status(batch)
-    assert not status.possible and "other-node:4242" in status.reason
-    old = timezone.now() - timedelta(minutes=5)
-    EvacuationBatch.objects.filter(pk=batch.pk).update(updated_at=old, created_at=old)
-    EvacuationItem.objects.filter(batch=batch).update(updated_at=old, created_at=old)
+    other, lock = other_node_holding(batch)
+    try:
+        batch = batches.claim(batch, "other-node:4242")
+        old = timezone.now() - timedelta(minutes=5)
+        EvacuationBatch.objects.filter(pk=batch.pk).update(updated_at=old, created_at=old)
+        EvacuationItem.objects.filter(batch=batch).update(updated_at=old, created_at=old)
+        batch.refresh_from_db()
+        status = liveness.resume_status(batch)
+        assert not status.possible and "other-node:4242" in status.reason
+        assert "gone" not in status.reason
+        with pytest.raises(evacuations.ActionRefused):
+            evacuations.resume(fake_request(evac_nova.endpoint), batch)
+    finally:
+        lock.release()
+        other.stop()
+    # The other node is gone (its lease freed): offered at once, not after 90 s of silence.
+    EvacuationBatch.objects.filter(pk=batch.pk).update(updated_at=timezone.now())
     batch.refresh_from_db()
     status = liveness.resume_status(batch)
-    assert status.possible and status.open_items == 2
+    assert status.possible and status.open_items == 2 and "gone" in status.reason
+
+
+def test_without_a_coordination_backend_silence_decides(evac_nova, settings):
+    settings.EVAC_RESUME_STALE_SECONDS = 90
+    settings.EVAC_COORDINATION_URL = "memcached://127.0.0.1:9?timeout=1"  # nothing listens
+    leases.forget()
+    try:
+        servers = servers_on("cmp1", 2)
+        batch = batches.create_batch(kind="host", source_host="cmp1", servers=servers,
+                                     options=evac_request.EvacuateOptions(),
+                                     microversion="2.94", initiator=ADMIN)
+        batch = batches.claim(batch, "other-node:4242")
+        status = liveness.resume_status(batch)
+        assert not status.possible and "other-node:4242" in status.reason
+        old = timezone.now() - timedelta(minutes=5)
+        EvacuationBatch.objects.filter(pk=batch.pk).update(updated_at=old, created_at=old)
+        EvacuationItem.objects.filter(batch=batch).update(updated_at=old, created_at=old)
+        batch.refresh_from_db()
+        status = liveness.resume_status(batch)
+        assert status.possible and "cannot be checked" in status.reason
+    finally:
+        leases.forget()
 
 
 def test_an_interrupted_batch_is_offered_and_a_finished_one_is_not(evac_nova):
@@ -202,3 +249,19 @@ def test_resume_asks_for_the_password_again(evac_nova):
     evacuations.resume(fake_request(evac_nova.endpoint), batch, password="Pw-1",
                     executor=submission.InlineExecutor())
     assert evac_nova.evacuations()[0].body["evacuate"]["adminPass"] == "Pw-1"
+
+
+def test_an_unreachable_coordination_backend_does_not_stop_an_evacuation(evac_nova, settings):
+    settings.EVAC_COORDINATION_URL = "memcached://127.0.0.1:9?timeout=1"  # nothing listens
+    leases.forget()
+    try:
+        servers = servers_on("cmp1", 2)
+        evac_nova.add_servers(servers)
+        batch = batches.create_batch(kind="host", source_host="cmp1", servers=servers,
+                                     options=evac_request.EvacuateOptions(),
+                                     microversion="2.94", initiator=ADMIN)
+        run = submission.start(batch, submission.Credentials.from_request(
+            fake_request(evac_nova.endpoint)), executor=submission.InlineExecutor())
+        assert run.done and len(evac_nova.evacuations()) == 2
+    finally:
+        leases.forget()
