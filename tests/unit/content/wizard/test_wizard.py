@@ -210,3 +210,23 @@ class WizardStartTests(WizardCase):
         self.assertTrue(any("Forcing the target host is not possible" in m for m in messages)
                         or b"Forcing the target host is not possible" in res.content, messages)
         start.assert_not_called()
+
+
+class WizardConfirmTests(WizardCase):
+    def test_confirm_step_says_which_local_disks_lose_their_data(self):
+        html = self.client.get(WIZARD_URL).content.decode()
+        confirm = html[html.index("evac-local-disks"):]
+        confirm = confirm[:confirm.index("</div>")]
+        self.assertIn("Data on local root disks is lost", confirm)
+        self.assertIn("web-1", confirm)
+        self.assertIn("web-2", confirm)
+        self.assertNotIn("big-db", confirm)  # volume-backed
+        self.assertIn('name="acknowledge_local_disks"', html)
+
+    def test_priority_reads_as_on_the_host_page(self):
+        self.servers[1]["metadata"] = {"evac:restart_priority": "soon"}
+        html = self.client.get(WIZARD_URL).content.decode()
+        self.assertIn("priority 10", html)        # big-db
+        self.assertIn("invalid priority", html)   # web-1
+        self.assertNotIn("priority 0", html)      # web-2 has none: "priority -"
+        self.assertIn("priority -", html)
