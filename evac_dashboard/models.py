@@ -126,6 +126,23 @@ class EvacuationItem(models.Model):
     # (created since the batch began), so it was not sent again.
     found_migration_id = models.CharField(max_length=ID_LENGTH, null=True, blank=True)
 
+    # The stages the progress page saw ``stages_attempt`` pass through (Nova shows only the
+    # current one; polls can miss short ones), so every page and every reload shows the same.
+    stages = models.JSONField(default=list, blank=True)
+    stages_attempt = models.PositiveSmallIntegerField(default=0)
+    # How attempt ``outcome_attempt`` ended, recorded when first seen final: later moves of
+    # the server (another batch, a migration) are later facts, not this evacuation's.
+    # ``outcome_at`` is on the dashboard's clock (Nova's stamps are shifted onto it).
+    outcome_attempt = models.PositiveSmallIntegerField(null=True, blank=True)
+    outcome_state = models.CharField(max_length=16, blank=True)
+    outcome_detail = models.CharField(max_length=NAME_LENGTH, blank=True)
+    outcome_host = models.CharField(max_length=NAME_LENGTH, blank=True)
+    outcome_status = models.CharField(max_length=16, blank=True)
+    outcome_migration_id = models.CharField(max_length=ID_LENGTH, blank=True)
+    outcome_migration_status = models.CharField(max_length=32, blank=True)
+    outcome_fault = models.TextField(blank=True)
+    outcome_at = models.DateTimeField(null=True, blank=True)
+
     created_at = models.DateTimeField(default=timezone.now)
     submitting_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -146,6 +163,11 @@ class EvacuationItem(models.Model):
 
     def __str__(self):
         return "%s (%s)" % (self.instance_name or self.instance_id, self.submit_state)
+
+    @property
+    def has_outcome(self):
+        """Whether the current attempt's end is recorded."""
+        return bool(self.outcome_state) and self.outcome_attempt == self.attempt
 
 
 # ------------------------------------------------------------------------------ audit log

@@ -1,35 +1,28 @@
 """The progress of a batch as the progress page shows it: one snapshot per poll.
 
 A snapshot joins what the dashboard stored (the batch and its items) with what Nova shows
-now, read in a fixed number of requests whatever the batch's size:
+now, read in a fixed number of requests whatever the batch's size (``progress_reads``:
+one ``/os-migrations`` and one ``/servers/detail?changes-since=``, incremental after the
+first read).
 
-1. ``GET /os-migrations?source_compute=<failed host>&migration_type=evacuation
-   &changes-since=<batch created - margin>`` (one page per 1000 records);
-2. ``GET /servers/detail?all_tenants=1&changes-since=<same time>`` (one page per 1000
-   servers). An evacuated server is no longer on the failed host, so ``?host=`` cannot
-   find it; every server the batch touched has changed since the batch began, so
-   ``changes-since`` does. Servers Nova deleted come back with status DELETED. Servers
-   absent from the answer have not changed since the batch began: they are shown from
-   the batch's stored data. After the first read, a poll asks only for servers changed
-   since the newest change it saw (minus an overlap) and merges them into the previous
-   answer (``server_changes``): a host's worth of servers costs nova-api about a second
-   to render, a few seconds' worth of changes a fraction of it.
+Each item's state comes from ``rules.progress.derive`` until its attempt ends; then the
+outcome (state, host, migration, Nova's fault, when) is recorded on the item and shown
+from there: a server that later moves again (another batch, a migration) is a later fact,
+not this evacuation going backwards. An evacuation record created before the current
+attempt was sent belongs to an earlier attempt and is ignored (a retried item is not
+"failed" again by its previous record while the new call is in flight).
 
-Each item's state comes from ``evacuation.progress.derive``: *done* only when the
-evacuation record is ``done``/``completed`` **and** the server's host changed (task_state
-None comes first); *failed* when the record is ``failed``/``error`` or the server went to
-ERROR with a fault after the request was sent.
+The stages an attempt passed through are recorded on the item as polls see them (Nova only
+shows the current task_state), with ``progress.stages_seen``: every page, every observer
+and every reload show the same stages, and a retry starts a new list.
 
-Stages passed through: Nova only shows the current task_state, so the stages are not
-stored (the models stay as they are). Each snapshot lists the stages the current
-observation implies (``progress.stages_seen([], current)``: a done evacuation certainly
-passed rebuilding, rebuild_block_device_mapping and rebuild_spawning); the page's script
-remembers every stage it saw between polls (powering-off, the short "finishing" step) with
-the same rules (``STAGE_ORDER``/``ALWAYS_PASSED`` are sent to it), in sessionStorage so a
-reload keeps them.
+Times: Nova's stamps are moved onto the dashboard's clock by anchoring them at the item's
+own send time (``_ours``), so a Nova clock a few seconds off does not make a failed batch
+read "elapsed 0 s" or a row's time in its state negative.
 
 Cost: ``NOVA_CALLS_PER_POLL`` requests per poll; several people watching the same batch
-share one Nova read for ``SNAPSHOT_CACHE_SECONDS`` (per dashboard process).
+share one Nova read for ``SNAPSHOT_CACHE_SECONDS`` (per dashboard process). Writes: only
+items whose stages or outcome changed.
 """
 from dataclasses import dataclass
 import datetime
@@ -39,12 +32,14 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from evac_dashboard.api import nova
 from evac_dashboard.models import EvacuationBatch as Batch
 from evac_dashboard.models import EvacuationItem as Item
 from evac_dashboard.rules import errors
 from evac_dashboard.rules import progress
 from evac_dashboard.rules import servers as srv
 from evac_dashboard.rules import services as svc
+from evac_dashboard.store import item_progress
 from evac_dashboard.operations import liveness
 from evac_dashboard.operations.progress_reads import (  # noqa: F401
     NOVA_CALLS_PER_POLL, MAX_NOVA_CALLS_PER_POLL, DEFAULT_POLL_INTERVAL_SECONDS,
@@ -52,6 +47,7 @@ from evac_dashboard.operations.progress_reads import (  # noqa: F401
     NovaView, cached_read, nova_error_text, since_for)
 
 LOG = logging.getLogger(__name__)
+
 
 def poll_interval():
     """Seconds between polls while things change (setting EVAC_PROGRESS_POLL_SECONDS)."""
@@ -63,57 +59,76 @@ def max_poll_interval():
     return max(poll_interval(), int(getattr(settings, "EVAC_PROGRESS_MAX_POLL_SECONDS",
                                             MAX_POLL_INTERVAL_SECONDS)))
 
-def state_labels():
-    return {
-        progress.PENDING: _("Pending"),
-        progress.SUBMITTED: _("Submitted"),
-        progress.REBUILDING: _("Rebuilding"),
-        progress.DONE: _("Done"),
-        progress.FAILED: _("Failed"),
-        progress.CANCELLED: _("Cancelled"),
-    }
+def project_names(request):
+    """``{project id: name}``; empty when Keystone cannot list them (IDs are shown)."""
+    try:
+        return nova.project_names(request)
+    except Exception:  # names are a nicety
+        LOG.info("Could not read project names for the progress page", exc_info=True)
+        return {}
 
-
-# Font Awesome 4 icons (Horizon ships them); every state also has its text.
-STATE_ICONS = {
-    progress.PENDING: "clock",
-    progress.SUBMITTED: "paper-plane",
-    progress.REBUILDING: "refresh",
-    progress.DONE: "check-circle",
-    progress.FAILED: "times-circle",
-    progress.CANCELLED: "ban",
-}
-
-
-def stage_labels():
-    return {
-        progress.PENDING: _("waiting"),
-        progress.SUBMITTED: _("sent"),
-        "rebuilding": "rebuilding",
-        "rebuild_block_device_mapping": "rebuild_block_device_mapping",
-        "rebuild_spawning": "rebuild_spawning",
-        progress.POWERING_OFF: "powering-off",
-        progress.FINISHING: _("switching host"),
-        progress.DONE: _("on new host"),
-        STOPPED: _("stopped"),
-        progress.FAILED: _("failed"),
-        progress.CANCELLED: _("cancelled"),
-    }
-
-
-def batch_state_labels():
-    return dict((state, str(label)) for state, label in Batch.STATES)
-
-# ------------------------------------------------------------------------------ rows
+# ------------------------------------------------------------------------------ times
 
 def _iso(value):
-    if value is None:
-        return None
-    parsed = svc.parse_time(value)
-    if parsed is None:
-        return None
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+    parsed = svc.parse_time(value) if value is not None else None
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ") if parsed is not None else None
 
+
+# Nova records times to the second and its clock may differ a little from ours.
+FAULT_TIME_MARGIN = datetime.timedelta(seconds=5)
+
+
+def _sent_at(item):
+    return item.submitting_at or item.submitted_at
+
+
+def _ours(stamp, item, migration, now):
+    """Nova's ``stamp`` on the dashboard's clock: the time since Nova created this
+    attempt's record, counted from when we sent the request (one clock each side)."""
+    when = svc.parse_time(stamp)
+    created = svc.parse_time((migration or {}).get("created_at"))
+    sent = _sent_at(item)
+    if when is None:
+        return None
+    if created is not None and sent is not None:
+        when = sent + max(datetime.timedelta(0), when - created)
+    return when
+
+
+def _attempt_began(item, migration):
+    """When this attempt began, on Nova's clock if possible: an instance fault older than
+    that belongs to an earlier failure and is not shown as this attempt's cause."""
+    created = svc.parse_time((migration or {}).get("created_at"))
+    if created is not None:
+        return created.replace(microsecond=0)
+    if item.submitted_at is None:
+        return None
+    return item.submitted_at.replace(microsecond=0) - FAULT_TIME_MARGIN
+
+
+def migration_key(migration):
+    if not migration:
+        return ""
+    return str(migration.get("uuid") or migration.get("id") or "")
+
+
+def _this_attempt(item, migration):
+    """``migration`` if it can belong to the item's current attempt, else None."""
+    if not migration or item.attempt <= 1:
+        return migration
+    key = migration_key(migration)
+    if key and key == (item.found_migration_id or ""):
+        return migration
+    if (item.outcome_attempt is not None and item.outcome_attempt < item.attempt
+            and key and key == item.outcome_migration_id):
+        return None  # the recorded record of an earlier attempt
+    sent = _sent_at(item)
+    created = svc.parse_time(migration.get("created_at"))
+    if sent is None or (created is not None and created < sent - FAULT_TIME_MARGIN):
+        return None
+    return migration
+
+# ------------------------------------------------------------------------------ items
 
 def _is_deleted(server):
     return (srv.status(server) in ("DELETED", "SOFT_DELETED")
@@ -124,15 +139,63 @@ def stored_progress(item):
     """The item's state from the batch alone (before Nova shows anything, or when Nova
     cannot be read)."""
     state = item.submit_state
+    if item.has_outcome:
+        return recorded_progress(item, None)
     if state == Item.CANCELLED:
-        return progress.Progress(progress.CANCELLED, detail=_("cancelled before it was sent"))
+        return progress.Progress(progress.CANCELLED, detail="cancelled before it was sent")
     if state == Item.PENDING:
-        return progress.Progress(progress.PENDING, detail=_("waiting to be sent"))
+        return progress.Progress(progress.PENDING, detail="waiting to be sent")
     if state == Item.SUBMITTING:
-        return progress.Progress(progress.PENDING, detail=_("being sent"))
+        return progress.Progress(progress.PENDING, detail="being sent")
     if state == Item.SUBMIT_FAILED:
-        return progress.Progress(progress.FAILED, detail=_("Nova refused the evacuate request"))
-    return progress.Progress(progress.SUBMITTED, detail=_("sent; Nova's state is not known"))
+        return progress.Progress(progress.FAILED, detail="Nova refused the evacuate request")
+    return progress.Progress(progress.SUBMITTED, detail="sent; Nova's state is not known")
+
+
+def recorded_progress(item, migration):
+    """The recorded outcome; Nova's later status of the same record (``done`` ->
+    ``completed``, the failed host cleaned up) is still shown."""
+    status = item.outcome_migration_status or None
+    if migration is not None and migration_key(migration) == item.outcome_migration_id:
+        status = migration.get("status") or status
+    return progress.Progress(
+        item.outcome_state, cleaned_up=status == "completed", detail=item.outcome_detail,
+        fault_message=item.outcome_fault or None, host=item.outcome_host or None,
+        migration_status=status)
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """What is known of one item now: its progress and the Nova records behind it."""
+
+    progress: progress.Progress
+    server: dict | None
+    migration: dict | None
+    seen: bool
+    deleted: bool
+    recorded: bool = False  # progress is the recorded outcome of this attempt
+
+
+def item_view(batch, item, view):
+    """The item's progress from ``view`` (a ``NovaView``; its stored state when Nova could
+    not be read)."""
+    ok = view is not None and view.ok
+    seen = ok and item.instance_id in view.servers
+    server = view.servers.get(item.instance_id) if seen else None
+    migration = _this_attempt(item, view.migrations.get(item.instance_id)) if ok else None
+    deleted = server is not None and _is_deleted(server)
+    if item.has_outcome:
+        prog = recorded_progress(item, migration)
+    elif not ok:
+        prog = stored_progress(item)
+    else:
+        # A server absent from the answer has not changed since the batch began: it is
+        # still what the batch stored (on the failed host, untouched).
+        as_seen = server if seen else {"id": item.instance_id, "name": item.instance_name,
+                                       srv.HOST: batch.source_host}
+        prog = progress.derive(None if deleted else as_seen, migration, item.submit_state,
+                               batch.source_host, submitted_at=_attempt_began(item, migration))
+    return ItemView(prog, server, migration, seen, deleted, item.has_outcome)
 
 
 def item_advice(item, prog, server):
@@ -147,16 +210,19 @@ def item_advice(item, prog, server):
             return errors.Advice(item.advice_code, _("Nova refused the request"),
                                  item.error_message, item.error_message, bool(item.retryable))
         return advice
-    if server is None:
+    if prog.fault_message:
+        return errors.advise_fault({"message": prog.fault_message}, prog.migration_status)
+    if server is None and not prog.migration_status:
         return None
-    fault = srv.fault(server) if prog.fault_message else None
-    return errors.advise_fault(fault, prog.migration_status)
+    return errors.advise_fault(None, prog.migration_status)
 
 
-def _since(item, prog, server, migration):
-    """When the item entered its current state (best known)."""
+def _since(item, known, now):
+    """When the item entered its current state, on our clock (best known)."""
+    prog, server, migration = known.progress, known.server, known.migration
     state = prog.state
-    server_updated = server.get("updated") if server else None
+    if known.recorded:
+        return item.outcome_at
     if state == progress.CANCELLED:
         return item.cancelled_at
     if state == progress.PENDING:
@@ -165,82 +231,82 @@ def _since(item, prog, server, migration):
         return item.submitted_at or item.updated_at
     if state == progress.FAILED and item.submit_state == Item.SUBMIT_FAILED:
         return item.failed_at
+    server_updated = server.get("updated") if server else None
     if state == progress.FAILED:
         fault = srv.fault(server) if server and prog.fault_message else None
-        return ((fault or {}).get("created") or (migration or {}).get("updated_at")
-                or server_updated or item.submitted_at)
-    if state == progress.DONE and migration and migration.get("status") == "done":
-        return migration.get("updated_at") or server_updated
-    return server_updated or (migration or {}).get("updated_at") or item.submitted_at
-
-
-# Nova records times to the second and its clock may differ a little from ours.
-FAULT_TIME_MARGIN = datetime.timedelta(seconds=5)
-
-
-def _attempt_began(item, migration):
-    """When this attempt began, on Nova's clock if possible: an instance fault older than
-    that belongs to an earlier failure and is not shown as this attempt's cause."""
-    created = svc.parse_time((migration or {}).get("created_at"))
-    if created is not None:
-        return created.replace(microsecond=0)
-    if item.submitted_at is None:
-        return None
-    return item.submitted_at.replace(microsecond=0) - FAULT_TIME_MARGIN
-
-
-@dataclass(frozen=True)
-class ItemView:
-    """What is known of one item now: its progress and the Nova records behind it."""
-
-    progress: progress.Progress
-    server: dict | None
-    migration: dict | None
-    seen: bool
-    deleted: bool
-
-
-def item_view(batch, item, view):
-    """The item's progress from ``view`` (a ``NovaView``; its stored state when Nova could
-    not be read)."""
-    seen = view is not None and view.ok and item.instance_id in view.servers
-    server = view.servers.get(item.instance_id) if seen else None
-    migration = view.migrations.get(item.instance_id) if view is not None and view.ok else None
-    deleted = server is not None and _is_deleted(server)
-    if view is None or not view.ok:
-        prog = stored_progress(item)
+        stamp = ((fault or {}).get("created") or (migration or {}).get("updated_at")
+                 or server_updated)
+    elif state == progress.DONE and migration and migration.get("status") == "done":
+        stamp = migration.get("updated_at") or server_updated
     else:
-        # A server absent from the answer has not changed since the batch began: it is
-        # still what the batch stored (on the failed host, untouched).
-        as_seen = server if seen else {"id": item.instance_id, "name": item.instance_name,
-                                       srv.HOST: batch.source_host}
-        prog = progress.derive(None if deleted else as_seen, migration, item.submit_state,
-                               batch.source_host, submitted_at=_attempt_began(item, migration))
-    return ItemView(prog, server, migration, seen, deleted)
+        stamp = server_updated or (migration or {}).get("updated_at")
+    return _ours(stamp, item, migration, now) or item.submitted_at
 
 
-def item_row(batch, item, view, now, finished_batch):
-    """The JSON row of one item (see ``snapshot``)."""
-    known = item_view(batch, item, view)
+def _record_outcome(item, known, since, now):
+    """Fill the item's outcome fields from a final state seen in Nova (not saved here)."""
     prog, server, migration = known.progress, known.server, known.migration
-    seen, deleted = known.seen, known.deleted
+    item.outcome_attempt = item.attempt
+    item.outcome_state = prog.state
+    item.outcome_detail = str(prog.detail)[:255]
+    item.outcome_host = prog.host or ""
+    item.outcome_status = srv.status(server) if server else ""
+    item.outcome_migration_id = migration_key(migration)
+    item.outcome_migration_status = (migration or {}).get("status") or ""
+    item.outcome_fault = prog.fault_message or ""
+    item.outcome_at = min(since, now) if since else now
+
+
+def _settles(item, known, view):
+    """Whether this observation ends the attempt for good (and is recorded)."""
+    return (not known.recorded and view is not None and view.ok
+            and item.submit_state == Item.SUBMITTED and known.progress.is_final)
+
+
+def _stages(item, prog, nova_ok):
+    """The stages of the current attempt after this observation (recorded on ``item``);
+    True as second value when they changed."""
+    previous = list(item.stages or []) if item.stages_attempt == item.attempt else []
+    if not nova_ok and not item.has_outcome:
+        return previous or progress.stages_seen([], prog), False
+    stages = progress.stages_seen(previous, prog)
+    changed = stages != previous or item.stages_attempt != item.attempt
+    item.stages, item.stages_attempt = stages, item.attempt
+    return stages, changed
+
+
+def item_row(batch, item, view, now, finished_batch, writes=None):
+    """The facts of one item's row (see ``snapshot``); ``writes`` collects what to store."""
+    known = item_view(batch, item, view)
+    since = _since(item, known, now)
+    if _settles(item, known, view):
+        _record_outcome(item, known, since, now)
+        if writes is not None:
+            writes["outcomes"].append(item)
+    elif (known.recorded and known.progress.migration_status
+          and known.progress.migration_status != item.outcome_migration_status):
+        item.outcome_migration_status = known.progress.migration_status
+        if writes is not None:
+            writes["migration_status"].append(item)
+    prog, server, migration = known.progress, known.server, known.migration
+    stages, changed = _stages(item, prog, view is not None and view.ok)
+    if changed and writes is not None:
+        writes["stages"].append(item)
     advice = item_advice(item, prog, server)
-    since = _since(item, prog, server, migration)
     since_at = svc.parse_time(since)
     to_host = tried_host = None
     if prog.state == progress.DONE:
         to_host = prog.host
-    elif migration and migration.get("dest_compute"):
+    elif migration and migration.get("dest_compute") and not known.recorded:
         if prog.state == progress.FAILED:
             tried_host = migration.get("dest_compute")  # it did not get there
         else:
             to_host = migration.get("dest_compute")
     status = srv.status(server) if server else ""
+    if known.recorded and item.outcome_status:
+        status = item.outcome_status
     stopped = prog.state == progress.DONE and status == "SHUTOFF"
-    stages = progress.stages_seen([], prog)
-    if stopped:
-        stages = stages + [STOPPED]
-    can_retry = finished_batch and progress.can_retry(prog.state, deleted, item.submit_state)
+    host_now = srv.host(server) if server and not known.deleted else None
     return {
         "id": item.pk,
         "instance_id": item.instance_id,
@@ -256,59 +322,81 @@ def item_row(batch, item, view, now, finished_batch):
         "submit_state": item.submit_state,
         "request_id": item.request_id,
         "state": prog.state,
-        "state_label": str(state_labels()[prog.state]),
-        "state_icon": STATE_ICONS[prog.state],
         "stage": prog.stage,
         "label": prog.label,
         "detail": str(prog.detail),
         "final": prog.is_final,
+        "recorded": known.recorded or bool(item.has_outcome),
         "cleaned_up": prog.cleaned_up,
         "stopped": stopped,
         "status": status or None,
         "vm_state": server.get(srv.VM_STATE) if server else None,
-        "task_state": srv.task_state(server) if server else None,
-        "host": srv.host(server) if server else None,
-        "nova_seen": seen,
-        "deleted": deleted,
+        "task_state": None if known.recorded else (srv.task_state(server) if server else None),
+        "host": host_now,
+        # A later move of a finished evacuation's server: shown as a later fact.
+        "moved_since": (host_now if known.recorded and prog.state == progress.DONE
+                        and host_now and host_now != prog.host else None),
+        "nova_seen": known.seen,
+        "deleted": known.deleted,
         "migration_status": prog.migration_status or (migration or {}).get("status"),
-        "migration_id": (migration or {}).get("uuid") or (migration or {}).get("id"),
+        "migration_id": migration_key(migration) or item.outcome_migration_id or None,
         "since": _iso(since),
         "since_seconds": (max(0, int((now - since_at).total_seconds()))
                           if since_at else None),
-        "stages": stages,
+        "stages": stages + [STOPPED] if stopped else stages,
         "fault_message": prog.fault_message,
         "advice": None if advice is None else {
             "code": advice.code, "title": str(advice.title), "text": advice.advice,
             "nova_message": advice.nova_message, "retryable": advice.retryable},
-        "can_retry": can_retry,
+        "can_retry": finished_batch and progress.can_retry(prog.state, known.deleted,
+                                                           item.submit_state),
         "can_cancel": item.submit_state == Item.PENDING,
     }
 
 # --------------------------------------------------------------------------- snapshot
 
-def _elapsed(batch, rows, now, final):
+def _ended_at(item):
+    """When the item's current attempt ended (our clock), None while it runs."""
+    if item.submit_state == Item.CANCELLED:
+        return item.cancelled_at
+    if item.submit_state == Item.SUBMIT_FAILED:
+        return item.failed_at
+    return item.outcome_at if item.has_outcome else None
+
+
+def _elapsed(batch, items, now, final):
+    """From the start of the submission to the end of the last attempt (now while some
+    run); every time on the dashboard's clock."""
     start = batch.started_at or batch.created_at
-    end = now
-    if final:
-        ends = [svc.parse_time(r["since"]) for r in rows if r["since"]]
-        ends = [t for t in ends if t is not None]
-        end = max(ends + [batch.finished_at or start]) if ends or batch.finished_at else now
+    if not final:
+        return max(0, int((now - start).total_seconds()))
+    ends = [t for t in (_ended_at(item) for item in items) if t is not None]
+    end = max(ends + [batch.finished_at or start])
     return max(0, int((end - start).total_seconds()))
 
 
+def _save(writes):
+    try:
+        item_progress.save_outcomes(writes["outcomes"])
+        item_progress.save_stages(writes["stages"])
+        item_progress.save_outcome_migration_status(writes["migration_status"])
+    except Exception:  # never fail a poll over a write: the next poll writes it again
+        LOG.warning("Could not record the progress of some items", exc_info=True)
+
+
 def snapshot(request, batch, view=None, now=None):
-    """The JSON document of the progress endpoint for ``batch``.
+    """The progress document of ``batch`` (facts only; the page's presenter labels them).
 
     ``view``: a ``NovaView`` already read; by default read (through the short shared
     cache). A Nova failure does not raise: ``nova.ok`` is false, ``nova.error`` says why and
-    every row falls back to the batch's stored state (the page keeps what it showed).
+    every row falls back to what the batch stored (recorded outcomes included).
 
-    Schema (times are ISO 8601 UTC ``...Z``; seconds are integers)::
+    Schema (times are ISO 8601 UTC ``...Z`` on the dashboard's clock; seconds integers)::
 
         batch:   id, kind, source_host, state (pending|submitting|finished|interrupted|
-                 cancelled: the *submission*), state_label, created_at, started_at,
-                 finished_at, error_message, worker, password_set, target_host,
-                 keep_running, microversion
+                 cancelled: the *submission*), created_at, started_at, finished_at,
+                 error_message, worker, password_set, target_host, keep_running,
+                 microversion
         summary: counts {pending, submitted, rebuilding, done, failed, cancelled}, total,
                  final_count, percent (final share), cleaned_up, elapsed_seconds,
                  retryable, cancellable
@@ -318,14 +406,7 @@ def snapshot(request, batch, view=None, now=None):
                  cached
         poll:    interval_seconds, max_interval_seconds, backoff_factor, nova_calls_per_poll
         now:     the server's time
-        items:   one per item in submission order: id, instance_id, name, project_id,
-                 position, priority, attempt, from_host, to_host, tried_host,
-                 requested_target, submit_state, request_id, state, state_label,
-                 state_icon, stage, label, detail, final, cleaned_up, stopped, status,
-                 vm_state, task_state, host, nova_seen, deleted, migration_status,
-                 migration_id, since, since_seconds, stages, fault_message,
-                 advice {code, title, text, nova_message, retryable} | null, can_retry,
-                 can_cancel
+        items:   one per item in submission order (``item_row``)
     """
     batch.refresh_from_db()
     items = list(Item.objects.filter(batch_id=batch.pk).order_by("position"))
@@ -337,9 +418,13 @@ def snapshot(request, batch, view=None, now=None):
             view = NovaView(ok=False, error=nova_error_text(error), read_at=timezone.now())
     now = now or timezone.now()
     finished_batch = batch.state == Batch.FINISHED
-    rows = [item_row(batch, item, view, now, finished_batch) for item in items]
+    writes = {"outcomes": [], "stages": [], "migration_status": []}
+    rows = [item_row(batch, item, view, now, finished_batch, writes) for item in items]
+    _save(writes)
     summary = progress.summarize([r["state"] for r in rows])
-    final = batch.state in (Batch.FINISHED, Batch.CANCELLED) and summary.is_final and view.ok
+    settled = view.ok or all(r["recorded"] or r["submit_state"] in (
+        Item.SUBMIT_FAILED, Item.CANCELLED) for r in rows)
+    final = batch.state in (Batch.FINISHED, Batch.CANCELLED) and summary.is_final and settled
     resume = liveness.resume_status(batch, now)
     return {
         "batch": {
@@ -347,7 +432,6 @@ def snapshot(request, batch, view=None, now=None):
             "kind": batch.kind,
             "source_host": batch.source_host,
             "state": batch.state,
-            "state_label": batch_state_labels().get(batch.state, batch.state),
             "created_at": _iso(batch.created_at),
             "started_at": _iso(batch.started_at),
             "finished_at": _iso(batch.finished_at),
@@ -364,7 +448,7 @@ def snapshot(request, batch, view=None, now=None):
             "final_count": sum(summary.counts[s] for s in progress.FINAL_STATES),
             "percent": summary.percent,
             "cleaned_up": sum(1 for r in rows if r["cleaned_up"]),
-            "elapsed_seconds": _elapsed(batch, rows, now, final),
+            "elapsed_seconds": _elapsed(batch, items, now, final),
             "retryable": sum(1 for r in rows if r["can_retry"]),
             "cancellable": sum(1 for r in rows if r["can_cancel"]),
         },

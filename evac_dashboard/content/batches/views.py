@@ -25,10 +25,9 @@ from horizon import tables
 from horizon import views as horizon_views
 
 from evac_dashboard import models
-from evac_dashboard.api import nova
-from evac_dashboard.content import display
+from evac_dashboard.content.batches import presenters
+from evac_dashboard.content.batches import rows
 from evac_dashboard.content.batches import tables as batch_tables
-from evac_dashboard.rules import progress
 from evac_dashboard.operations import submission
 from evac_dashboard.operations import evacuations
 from evac_dashboard.operations import progress_reads
@@ -73,17 +72,9 @@ def _get_batch(batch_id):
     return models.EvacuationBatch.objects.filter(pk=key).first()
 
 
-def _project_names(request):
-    try:
-        return nova.project_names(request)
-    except Exception:  # names are a nicety: show IDs when Keystone cannot list projects
-        LOG.info("Could not read project names for the progress page", exc_info=True)
-        return {}
-
-
 class DetailView(horizon_views.HorizonTemplateView):
-    """The progress page: summary, one row per instance, updated in place by
-    ``static/evac_dashboard/js/progress.js`` from the JSON endpoint."""
+    """The progress page: summary, one row per instance; ``evac.progress.js`` then asks
+    ``ProgressView`` for what changed and swaps in the rows it renders."""
 
     template_name = "evac_dashboard/batches/detail.html"
     page_title = _("Evacuation of {{ batch.source_host }}")
@@ -98,15 +89,18 @@ class DetailView(horizon_views.HorizonTemplateView):
         context = super().get_context_data(**kwargs)
         batch = self.batch
         data = snapshots.snapshot(self.request, batch)
-        names = _project_names(self.request)
-        for row in data["items"]:
-            decorate_row(row, names)
+        row_contexts = rows.contexts(data)
+        version = rows.remember(batch.pk, {str(c["id"]): rows.fingerprint(c)
+                                           for c in row_contexts})
         context.update({
             "batch": batch,
             "data": data,
             "rows": data["items"],
-            "count_cards": count_cards(data),
-            "elapsed_text": display.age(data["summary"]["elapsed_seconds"]),
+            "row_html": [html for _id, html in rows.render_all(
+                row_contexts, lambda: snapshots.project_names(self.request))],
+            "version": version if data["nova"]["ok"] else "",
+            "batch_state_label": presenters.batch_state_label(batch.state),
+            "count_cards": presenters.count_cards(data["summary"]),
             "poll_url": reverse("horizon:admin:evac_batches:progress", args=[batch.pk]),
             "retry_url": reverse("horizon:admin:evac_batches:retry", args=[batch.pk]),
             "cancel_url": reverse("horizon:admin:evac_batches:cancel", args=[batch.pk]),
@@ -123,70 +117,14 @@ class DetailView(horizon_views.HorizonTemplateView):
         return context
 
 
-def decorate_row(row, project_names):
-    """Display-only fields the template needs (the script computes the same ones)."""
-    row["project_name"] = project_names.get(row["project_id"]) or row["project_id"] or "-"
-    row["since_text"] = display.age(row["since_seconds"]) or "-"
-    labels = snapshots.stage_labels()
-    row["stage_items"] = [
-        (code, _stage_text(code, row, labels)) for code in row["stages"]]
-    return row
-
-
-def _stage_text(code, row, labels):
-    if code == progress.DONE and row.get("to_host"):
-        return "%s %s" % (_("on"), row["to_host"])
-    return str(labels.get(code, code))
-
-
-def count_cards(data):
-    labels = snapshots.state_labels()
-    counts = data["summary"]["counts"]
-    total = data["summary"]["total"] or 1
-    return [{"state": state, "label": labels[state], "icon": snapshots.STATE_ICONS[state],
-             "count": counts.get(state, 0),
-             "width": "%.3f" % (counts.get(state, 0) * 100.0 / total)}
-            for state in (progress.PENDING, progress.SUBMITTED, progress.REBUILDING,
-                          progress.DONE, progress.FAILED, progress.CANCELLED)]
-
-
 def page_config(data):
-    """What the script needs besides the polls: labels, icons and the stage rules."""
+    """What the script needs besides the polls: timings and its words."""
     return {
-        "states": {k: str(v) for k, v in snapshots.state_labels().items()},
-        "icons": snapshots.STATE_ICONS,
-        "stages": {k: str(v) for k, v in snapshots.stage_labels().items()},
-        "stageOrder": list(snapshots.STAGE_ORDER),
-        "alwaysPassed": list(snapshots.ALWAYS_PASSED),
-        "finalStates": list(progress.FINAL_STATES),
         "interval": data["poll"]["interval_seconds"],
         "maxInterval": data["poll"]["max_interval_seconds"],
         "backoff": data["poll"]["backoff_factor"],
-        "text": {
-            "on": str(_("on")),
-            "requested": str(_("requested")),
-            "tried": str(_("tried")),
-            "attempt": str(_("attempt")),
-            "task": str(_("task")),
-            "notChanged": str(_("not changed by Nova yet")),
-            "deleted": str(_("deleted")),
-            "cleanedUp": str(_("source cleaned up (completed)")),
-            "novaSaid": str(_("Nova said:")),
-            "retry": str(_("Retry")),
-            "cancel": str(_("Cancel")),
-            "updated": str(_("Updated")),
-            "nextIn": str(_("next update in")),
-            "paused": str(_("Paused while this tab is hidden.")),
-            "final": str(_("Every instance has reached a final state; updates stopped.")),
-            "pollFailed": str(_("Could not refresh")),
-            "keepShowing": str(_("Showing the last known state; trying again in")),
-            "novaFailed": str(_("Nova could not be read")),
-            "sessionEnded": str(_("Your session has ended or you may no longer see this "
-                                  "page. Reload the page to log in again.")),
-            "passwordNeeded": str(_("This batch was started with an admin password: enter "
-                                    "it in the password field first.")),
-            "working": str(_("Working…")),
-        },
+        "now": data["now"],
+        "text": presenters.page_text(),
     }
 
 
@@ -203,18 +141,33 @@ def _wants_json(request):
 
 @method_decorator(gzip_page, name="dispatch")
 class ProgressView(generic.View):
-    """``GET <batch>/progress.json``: the snapshot (schema in ``snapshots.snapshot``).
+    """``GET <batch>/progress.json?since=<version>``: what changed since that version.
 
-    Gzipped when the browser accepts it (about 1 KB per row before, a tenth after); the
-    document holds no secret, so compressing it gives BREACH nothing to find.
+    Answer: ``version`` (send it back as ``since``), ``full`` (true: ``rows`` holds every
+    row, in order; the version was unknown), ``rows`` (``[item id, row HTML]`` of the rows
+    that changed), ``removed`` (item ids), and ``presenters.summary_answer``: batch,
+    summary, final, resume, nova, poll, now. When Nova cannot be read no row is sent
+    (the page keeps what it shows) and ``version`` is the one the browser has.
+    Gzipped when the browser accepts it; the document holds no secret, so compressing it
+    gives BREACH nothing to find.
     """
 
     def get(self, request, batch_id):
         batch = _get_batch(batch_id)
         if batch is None:
             return json_error(404, "not_found", _("No evacuation batch %s.") % batch_id)
+        since = request.GET.get("since") or None
         data = snapshots.snapshot(request, batch)
-        response = http.JsonResponse(data)
+        answer = presenters.summary_answer(data)
+        if data["nova"]["ok"]:
+            version, full, changed, removed = rows.changes(
+                batch.pk, rows.contexts(data), since,
+                lambda: snapshots.project_names(request))
+        else:
+            version, full, changed, removed = since, False, [], []
+        answer.update({"version": version, "full": full, "rows": changed,
+                       "removed": removed})
+        response = http.JsonResponse(answer)
         response["Cache-Control"] = "no-store"
         return response
 

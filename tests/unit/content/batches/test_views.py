@@ -14,6 +14,7 @@ from django.conf import settings
 from django.test import override_settings
 from requests.packages.urllib3.connection import HTTPConnection
 from django.urls import reverse
+from django.utils.html import strip_tags
 
 from openstack_dashboard.test import helpers as test
 
@@ -26,6 +27,7 @@ from evac_dashboard.operations import submission
 from evac_dashboard.operations import progress_reads
 from evac_dashboard.operations import snapshots
 from tests.unit.batches.fakes import servers_on, still_in_use
+from tests.unit.content.batches.rowhtml import rows_of
 from tests.unit.batches.test_batches import ADMIN
 from tests.unit.progress.fakes import EvacuatingFakeNova
 
@@ -84,10 +86,15 @@ class FakeNovaViewTests(test.BaseAdminViewTests):
         from tests.unit.batches.fakes import fake_request
         return fake_request(self.nova.endpoint)
 
-    def poll(self, batch):
-        res = self.client.get(url("progress", batch), **AJAX)
+    def poll(self, batch, since=None):
+        """A poll's answer; ``items``: its rows read back from their HTML (without
+        ``since``, every row)."""
+        res = self.client.get(url("progress", batch), {"since": since} if since else {},
+                              **AJAX)
         self.assertEqual(200, res.status_code, res.content[:500])
-        return json.loads(res.content)
+        data = json.loads(res.content)
+        data["items"] = rows_of(data)
+        return data
 
 
 class ProgressPageTests(FakeNovaViewTests):
@@ -110,7 +117,7 @@ class ProgressPageTests(FakeNovaViewTests):
         self.assertNotIn("<script", page)
         bundle = re.findall(r'<script src="/static/(CACHE/js/output\.[0-9a-f]+\.js)"', html)[-1]
         with open(os.path.join(settings.COMPRESS_ROOT, bundle), encoding="utf-8") as handle:
-            self.assertIn("evac-progress-stages:", handle.read())
+            self.assertIn("horizon.evacProgress", handle.read())
         self.assertEqual(["done", "rebuilding", "failed"],
                          [r["state"] for r in res.context["rows"]])
 
@@ -144,18 +151,22 @@ class ProgressJsonTests(FakeNovaViewTests):
         self.nova.finish_all()
         data = self.poll(batch)
         self.assertEqual({"batch", "summary", "final", "resume", "nova", "poll", "now",
-                          "items"}, set(data))
-        self.assertEqual(str(batch.pk), data["batch"]["id"])
-        self.assertTrue(data["final"])
+                          "version", "full", "rows", "removed", "items"}, set(data))
+        self.assertEqual({"state", "state_label", "error_message"}, set(data["batch"]))
+        self.assertTrue(data["final"] and data["full"] and data["version"])
         self.assertEqual(snapshots.DEFAULT_POLL_INTERVAL_SECONDS,
                          data["poll"]["interval_seconds"])
         self.assertEqual(progress_reads.NOVA_CALLS_PER_POLL, data["poll"]["nova_calls_per_poll"])
+        # Each row's facts are in its HTML: the page shows them.
         row = data["items"][0]
-        for key in ("id", "instance_id", "name", "project_id", "from_host", "to_host", "state",
-                    "state_label", "stage", "label", "status", "task_state",
-                    "migration_status", "since", "since_seconds", "stages", "fault_message",
-                    "advice", "attempt", "can_retry", "can_cancel", "cleaned_up"):
+        self.assertEqual(batch.items.order_by("position")[0].pk, row["id"])
+        for key in ("id", "state", "label", "attempt", "stages", "since", "can_retry",
+                    "can_cancel", "fault_message"):
             self.assertIn(key, row)
+        cells = row["cells"]
+        self.assertEqual(["1", "cmp1-vm000", "demo", "cmp1", "cmp2", "ACTIVE", "done"],
+                         [cells[0], cells[1].split()[0]] + cells[2:5] + cells[6:8])
+        self.assertEqual("Done running on cmp2", cells[5])
         self.assertEqual("no-store", self.client.get(url("progress", batch))["Cache-Control"])
         zipped = self.client.get(url("progress", batch), HTTP_ACCEPT_ENCODING="gzip", **AJAX)
         self.assertEqual("gzip", zipped["Content-Encoding"])
@@ -172,6 +183,83 @@ class ProgressJsonTests(FakeNovaViewTests):
         data = self.poll(batch)
         self.assertFalse(data["nova"]["ok"])
         self.assertIn("servers broke", data["nova"]["error"])
+
+
+class ChangedRowsTests(FakeNovaViewTests):
+    """A poll answers only the rows that changed since the version the browser holds."""
+
+    def _get(self, batch, since=None):
+        res = self.client.get(url("progress", batch), {"since": since} if since else {},
+                              **AJAX)
+        self.assertEqual(200, res.status_code)
+        data = json.loads(res.content)
+        data["items"] = rows_of(data)
+        return len(res.content), data
+
+    def test_an_unchanged_poll_of_1000_instances_is_under_2_kb(self):
+        batch = self.make_batch(1000)
+        self.nova.step_all(to=2)
+        size, first = self._get(batch)
+        self.assertTrue(first["full"])
+        self.assertEqual(1000, len(first["items"]))
+        size, same = self._get(batch, first["version"])
+        print("poll sizes at 1000 instances: first", len(json.dumps(first)), "unchanged", size)
+        self.assertEqual(([], [], False), (same["rows"], same["removed"], same["full"]))
+        self.assertEqual(first["version"], same["version"])
+        self.assertLess(size, 2048)
+        moved = batch.items.order_by("position")[7]
+        self.nova.step(moved.instance_id, to=3)
+        size, one = self._get(batch, same["version"])
+        self.assertEqual([moved.pk], [r["id"] for r in one["items"]])
+        self.assertEqual("rebuild_spawning", one["items"][0]["label"])
+        self.assertNotEqual(same["version"], one["version"])
+
+    def test_an_unknown_version_gets_every_row_and_nova_down_gets_none(self):
+        batch = self.make_batch(3)
+        _size, data = self._get(batch, "0123456789abcdef")
+        self.assertTrue(data["full"])
+        self.assertEqual(3, len(data["items"]))
+        self.nova.servers_status = 503
+        _size, down = self._get(batch, data["version"])
+        self.assertFalse(down["nova"]["ok"])
+        self.assertEqual(([], data["version"]), (down["rows"], down["version"]))
+
+    def test_the_page_and_its_polls_render_a_row_the_same(self):
+        batch = self.make_batch(2)
+        self.nova.step_all(to=3)
+        html = self.client.get(url("detail", batch)).content.decode()
+        version = re.search(r'data-version="([0-9a-f]+)"', html).group(1)
+        _size, data = self._get(batch)
+        for item_id, row_html in data["rows"]:
+            self.assertIn(row_html, html)
+        _size, same = self._get(batch, version)
+        self.assertEqual([], same["rows"])
+
+    def test_no_stage_is_shown_by_its_raw_name(self):
+        batch = self.make_batch(4)
+        ids = [i.instance_id for i in batch.items.order_by("position")]
+        for index, to in enumerate((1, 2, 3)):
+            self.nova.step(ids[index], to=to)
+        self.nova.server(ids[3])["OS-EXT-STS:task_state"] = "powering-off"
+        self.nova.server(ids[3])["status"] = "REBUILD"
+        page = self.client.get(url("detail", batch)).content.decode()
+        for raw in ("rebuild_block_device_mapping", "rebuild_spawning", "powering-off"):
+            self.assertNotIn(raw, strip_tags(page))
+        rows = self.poll(batch)["items"]
+        self.assertEqual(["rebuilding", "rebuild_block_device_mapping", "rebuild_spawning",
+                          "powering-off"], [r["label"] for r in rows])
+        for text in [r["text"] for r in rows] + [strip_tags(page)]:
+            for raw in ("rebuild_block_device_mapping", "rebuild_spawning", "powering-off",
+                        "rebuilding"):
+                self.assertNotIn(raw, text)
+        self.assertIn("starting the guest", rows[2]["text"])
+        self.assertIn("attaching volumes", rows[1]["text"])
+
+    def test_a_row_ticks_in_the_browser_not_in_its_html(self):
+        batch = self.make_batch(1)
+        row = self.poll(batch)["items"][0]
+        self.assertTrue(row["since"].endswith("Z"))
+        self.assertEqual("", row["cells"][8])  # the script words the duration
 
 
 class CallCountTests(FakeNovaViewTests):

@@ -1,4 +1,6 @@
 """The progress snapshot against a fake Nova over HTTP that plays evacuations forward."""
+import time
+
 from datetime import timedelta
 
 from django.utils import timezone
@@ -7,6 +9,7 @@ import pytest
 from evac_dashboard.api import progress as progress_api
 from evac_dashboard.store import batches
 from evac_dashboard.rules import request as evac_request
+from evac_dashboard.operations import evacuations
 from evac_dashboard.operations import submission
 from evac_dashboard.operations import progress_reads
 from evac_dashboard.operations import snapshots
@@ -79,9 +82,20 @@ def test_an_evacuation_goes_through_nova_s_stages(evac_nova):
     ]
     row = snap(evac_nova, batch)["items"][0]
     assert row["to_host"] == "cmp2" and row["host"] == "cmp2" and row["final"]
+    # Every stage a poll saw is recorded on the item, the short "finishing" one included.
+    assert row["stages"] == ["submitted", "rebuilding", "rebuild_block_device_mapping",
+                             "rebuild_spawning", "finishing", "done"]
+    assert batch.items.get().stages == row["stages"]
+    assert not row["cleaned_up"] and not row["stopped"]
+
+
+def test_an_evacuation_first_seen_done_passed_the_stages_every_one_passes(evac_nova):
+    batch = create(evac_nova, count=1)
+    submit(evac_nova, batch)
+    evac_nova.finish_all()
+    row = snap(evac_nova, batch)["items"][0]
     assert row["stages"] == ["submitted", "rebuilding", "rebuild_block_device_mapping",
                              "rebuild_spawning", "done"]
-    assert not row["cleaned_up"] and not row["stopped"]
 
 
 def test_done_needs_the_record_done_and_the_host_switched(evac_nova):
@@ -306,3 +320,109 @@ def test_actions_decide_on_a_full_read(evac_nova, servers_reads):
     progress_reads.cached_read(fake_request(evac_nova.endpoint), batch, fresh=True)
     assert [since == progress_reads.since_for(batch) for since, _n in servers_reads] == [
         True, False, True]
+
+
+# --- what is recorded on the items ------------------------------------------------------
+
+class DeferredExecutor:
+    """Holds the submission's tasks until ``run`` (a retry caught with its call in flight)."""
+
+    def __init__(self):
+        self.tasks = []
+
+    def submit(self, function, *args):
+        self.tasks.append((function, args))
+
+    def shutdown(self, wait=False):
+        pass
+
+    def run(self):
+        while self.tasks:
+            function, args = self.tasks.pop(0)
+            function(*args)
+
+
+def test_stages_seen_by_one_poll_are_shown_by_every_later_one(evac_nova):
+    evac_nova.stopped_after = True
+    batch = create(evac_nova, count=1, microversion="2.95", keep_running=False)
+    submit(evac_nova, batch)
+    instance = batch.items.get().instance_id
+    evac_nova.step(instance, to=3)
+    evac_nova.server(instance)["OS-EXT-STS:task_state"] = "powering-off"
+    snap(evac_nova, batch)
+    progress_reads.forget_cache()  # another dashboard process, or a reload
+    evac_nova.finish_all()
+    row = snap(evac_nova, batch)["items"][0]
+    assert row["stages"] == ["submitted", "rebuilding", "rebuild_block_device_mapping",
+                             "rebuild_spawning", "powering-off", "done", "stopped"]
+
+
+def test_a_retried_item_is_not_failed_again_by_its_previous_record(evac_nova):
+    batch = create(evac_nova, count=1)
+    submit(evac_nova, batch)
+    item = batch.items.get()
+    evac_nova.fail(item.instance_id, "error")
+    assert snap(evac_nova, batch)["items"][0]["stages"][-1] == "failed"
+
+    deferred = DeferredExecutor()
+    request = fake_request(evac_nova.endpoint)
+    evacuations.retry(request, batch, executor=deferred)
+    batches.mark_submitting(item.pk)  # the new call is on its way; Nova has not got it
+    row = snap(evac_nova, batch)["items"][0]
+    # Nova's newest record is still the failed one of attempt 1: not this attempt's.
+    assert (row["attempt"], row["state"], row["stages"]) == (2, "pending", ["pending"])
+    assert row["migration_status"] is None and row["advice"] is None
+
+    deferred.run()
+    evac_nova.finish_all()
+    row = snap(evac_nova, batch)["items"][0]
+    assert (row["attempt"], row["state"]) == (2, "done")
+    assert row["stages"] == ["pending", "submitted", "rebuilding",
+                             "rebuild_block_device_mapping", "rebuild_spawning", "done"]
+
+
+def test_a_finished_batch_keeps_its_outcomes_when_the_servers_move_again(evac_nova):
+    evac_nova.dest = "cmp2"
+    first = create(evac_nova, count=3, host="cmp3")
+    submit(evac_nova, first)
+    evac_nova.finish_all()
+    before = snap(evac_nova, first)
+    assert before["final"] and before["summary"]["counts"]["done"] == 3
+
+    # Later, another batch takes the same servers back: cmp2 -> cmp3.
+    evac_nova.dest = "cmp3"
+    moved = [evac_nova.server(i.instance_id) for i in first.items.order_by("position")]
+    second = batches.create_batch(kind=EvacuationBatch.KIND_HOST, source_host="cmp2",
+                                  servers=moved, options=evac_request.EvacuateOptions(),
+                                  microversion="2.94", initiator=ADMIN)
+    submit(evac_nova, second)
+    evac_nova.finish_all()
+    assert snap(evac_nova, second)["summary"]["counts"]["done"] == 3
+    time.sleep(1.1)
+
+    after = snap(evac_nova, first)
+    assert after["final"]
+    assert after["summary"]["counts"]["done"] == 3 and after["summary"]["final_count"] == 3
+    assert after["summary"]["elapsed_seconds"] == before["summary"]["elapsed_seconds"]
+    for row in after["items"]:
+        assert (row["state"], row["to_host"], row["migration_status"]) == (
+            "done", "cmp2", "done")
+        assert row["moved_since"] == "cmp3"  # a later fact, shown as such
+        assert row["since"] == {r["id"]: r for r in before["items"]}[row["id"]]["since"]
+
+
+def test_a_failed_batch_counts_its_time_on_one_clock(evac_nova):
+    """Nova's clock is 20 s behind ours; its evacuations fail 3 s after they were sent."""
+    batch = create(evac_nova, count=2)
+    behind = timezone.now() - timedelta(seconds=20)
+    evac_nova.clock = behind
+    submit(evac_nova, batch)
+    time.sleep(3)
+    evac_nova.clock = behind + timedelta(seconds=3)
+    for item in batch.items.all():
+        evac_nova.fail(item.instance_id, "error")
+    data = snap(evac_nova, batch)
+    assert data["final"] and data["summary"]["counts"]["failed"] == 2
+    assert 2 <= data["summary"]["elapsed_seconds"] <= 4
+    # Failed just now on our clock, not "20 s ago".
+    assert all(r["since_seconds"] <= 1 for r in data["items"])
