@@ -12,6 +12,7 @@ from django.test.utils import override_settings
 from django.utils import timezone as dj_timezone
 
 
+from evac_dashboard.operations import external_sync
 from evac_dashboard.operations import recording
 from evac_dashboard.store import audit
 from evac_dashboard.api import history as history_api
@@ -80,7 +81,7 @@ class HistoryPageBrowserTests(chromium.admin_test_case()):
 
     def setUp(self):
         super().setUp()
-        audit.forget_sync_times()
+        external_sync.forget_sync_times()
         migrations = [
             {"id": 31, "uuid": str(uuid.uuid4()), "instance_uuid": str(uuid.uuid4()),
              "source_compute": "cmp3", "dest_compute": "cmp1", "status": "done",
@@ -149,3 +150,13 @@ class HistoryPageBrowserTests(chromium.admin_test_case()):
         self.assertIn("Progress of this evacuation", facts.text)
         self.assertNotIn("not-stored", self.selenium.page_source)
         chromium.screenshot(self.selenium, "history-detail")
+
+        # A time that leaves years 1-9999 once in UTC: said by the form, the list still shown.
+        self.selenium.get(self.live_server_url
+                          + "/admin/evac_history/?since=9999-12-31T23:59:59-01:00")
+        error = WebDriverWait(self.selenium, 60).until(
+            EC.presence_of_element_located((By.ID, "evac-since-error")))
+        self.assertIn("outside the years 1 to 9999", error.text)
+        # Still the list (with the filter box's origin = external, which Horizon keeps).
+        self.assertEqual(2, len(self._table().find_elements(By.CSS_SELECTOR, "tbody tr")))
+        chromium.screenshot(self.selenium, "history-range-error")

@@ -26,13 +26,16 @@ from django.db import connection
 from novaclient import exceptions as nova_exc
 import pytest
 
+from evac_dashboard.operations import external_sync
 from evac_dashboard.store import audit
+from evac_dashboard.store import history
 from evac_dashboard.api import client
 from evac_dashboard.api import nova as nova_api
 from evac_dashboard.content.evacuate import forms as evacuate_forms
 from evac_dashboard.content.evacuate import reviewed
 from evac_dashboard.content.history import export
 from evac_dashboard.rules import external
+from evac_dashboard.rules.history_filter import HistoryFilter
 from evac_dashboard.operations import submission
 from evac_dashboard.models import AuditRecord, NovaEvacuation
 from tests.browser import chromium
@@ -117,14 +120,14 @@ def test_cli_evacuation_appears_as_external_with_its_user(local_cloud, outage):
     wait_until("CLI evacuation done", evacuation_done(nova, server.id, source), 120)
 
     request = dashboard_request(local_cloud)
-    result = audit.sync_external(request, force=True)
+    result = external_sync.sync_external(request, force=True)
     assert result.listed >= 1
     record = AuditRecord.objects.get(origin="external",
                                      instances__0__id=server.id) \
         if connection.vendor != "sqlite" else next(
             r for r in AuditRecord.objects.filter(origin="external")
             if r.instances and r.instances[0]["id"] == server.id)
-    [record] = audit.complete_for_display(request, [record])
+    [record] = external_sync.complete_for_display(request, [record])
     assert record.action == audit.EVACUATE and record.is_external
     assert record.source_host == source and record.target_host not in ("", source)
     assert record.outcome == audit.SUCCEEDED
@@ -135,9 +138,9 @@ def test_cli_evacuation_appears_as_external_with_its_user(local_cloud, outage):
     assert row.match_rule == external.EXTERNAL and row.request_id == request_id
 
     # Shown again: no second instance-action read, no second record.
-    audit.complete_for_display(request, [record])
+    external_sync.complete_for_display(request, [record])
     assert NovaEvacuation.objects.get(pk=row.pk).action_attempts == 1
-    audit.sync_external(request, force=True)
+    external_sync.sync_external(request, force=True)
     assert sum(1 for r in AuditRecord.objects.filter(origin="external")
                if r.instances and r.instances[0]["id"] == server.id) == 1
 
@@ -170,7 +173,7 @@ def test_panel_evacuation_appears_once_and_its_password_nowhere(local_cloud, out
     nova = local_cloud.nova(EVAC_MV)
     wait_until("panel evacuation done", evacuation_done(nova, server.id, source), 120)
 
-    audit.sync_external(request, force=True)
+    external_sync.sync_external(request, force=True)
     rows = list(NovaEvacuation.objects.filter(instance_id=server.id))
     assert len(rows) == 1 and rows[0].batch_id == batch.pk
     assert rows[0].match_rule in (external.RULE_WINDOW, external.RULE_REQUEST_ID)
@@ -185,7 +188,7 @@ def test_panel_evacuation_appears_once_and_its_password_nowhere(local_cloud, out
     assert panel.nova_summary.get("done") == 1
 
     # No password in our database, logs or CSV.
-    csv_text = "".join(export.rows(audit.query(audit.HistoryFilter(
+    csv_text = "".join(export.rows(history.query(HistoryFilter(
         since=panel.created_at - timedelta(minutes=1)))))
     assert server.id in csv_text
     dump = []

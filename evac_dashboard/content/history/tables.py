@@ -7,21 +7,21 @@ from django.utils.translation import gettext_lazy as _
 
 from horizon import tables
 
-from evac_dashboard.store import audit
+from evac_dashboard.models import AuditRecord as Record
 from evac_dashboard.rules import external
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 # Outcome -> (css kind, icon). Text always comes with it: colour is only a second cue.
 OUTCOME_LOOK = {
-    audit.PENDING: ("pending", "clock-o"),
-    audit.SUCCEEDED: ("up", "check"),
-    audit.ACCEPTED: ("up", "paper-plane"),
-    audit.PARTIAL: ("down", "exclamation-triangle"),
-    audit.FAILED: ("down", "times"),
-    audit.INTERRUPTED: ("down", "pause"),
-    audit.CANCELLED: ("pending", "ban"),
-    audit.IN_PROGRESS: ("pending", "spinner"),
+    Record.PENDING: ("pending", "clock-o"),
+    Record.SUCCEEDED: ("up", "check"),
+    Record.ACCEPTED: ("up", "paper-plane"),
+    Record.PARTIAL: ("down", "exclamation-triangle"),
+    Record.FAILED: ("down", "times"),
+    Record.INTERRUPTED: ("down", "pause"),
+    Record.CANCELLED: ("pending", "ban"),
+    Record.IN_PROGRESS: ("pending", "spinner"),
 }
 
 
@@ -48,8 +48,8 @@ def origin(record):
 def target(record):
     if record.target_host:
         return record.target_host
-    if not record.is_external and record.action in (audit.EVACUATE, audit.HOST_EVACUATE,
-                                                    audit.RETRY, audit.RESUME):
+    if not record.is_external and record.action in (Record.EVACUATE, Record.HOST_EVACUATE,
+                                                    Record.RETRY, Record.RESUME):
         return _("scheduler")
     return "-"
 

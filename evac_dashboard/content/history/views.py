@@ -1,13 +1,18 @@
 """History: every action of the panel and every evacuation Nova knows of, newest first.
 
 The list first copies in, at most every EVAC_AUDIT_SYNC_SECONDS, the evacuations Nova has
-that the panel did not make (``audit.sync_external``), then shows one page of records and
-reads the instance action (user, request id) of the external ones on that page that were
-never read. Nothing here edits or deletes a record.
+that the panel did not make, then shows one page of records and reads the instance action
+(user, request id) of the external ones on that page that were never read
+(``operations.history.page``). Nothing here edits or deletes a record.
+
+A time the operator typed that cannot be used is said by the time-range form (and the list
+shows the other criteria); the CSV export answers 400 with the reason instead of exporting
+something other than what was asked.
 """
 from urllib import parse
 
 from django.http import Http404
+from django.http import HttpResponseBadRequest
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -20,26 +25,11 @@ from horizon.tables import views as table_views
 from horizon.utils import functions as utils
 from horizon import views as horizon_views
 
-from evac_dashboard.store import audit
-from evac_dashboard import models
 from evac_dashboard.content.history import export
 from evac_dashboard.content.history import tables as history_tables
+from evac_dashboard.operations import history
 from evac_dashboard.rules import external
-
-
-def filter_from_query(request):
-    """The criteria of the query string; a malformed time is reported and dropped."""
-    try:
-        return audit.HistoryFilter.from_params(request.GET)
-    except ValueError as error:
-        messages.error(request, str(error))
-        params = request.GET.copy()
-        for name in ("since", "until"):
-            try:
-                audit.HistoryFilter.from_params({name: params.get(name)})
-            except ValueError:
-                params.pop(name, None)
-        return audit.HistoryFilter.from_params(params)
+from evac_dashboard.rules.history_filter import HistoryFilter, TimeError, TIME_PARAMS
 
 
 class IndexView(table_views.PagedTableMixin, tables.DataTableView):
@@ -50,13 +40,12 @@ class IndexView(table_views.PagedTableMixin, tables.DataTableView):
     def history_filter(self):
         """Query-string criteria, with the filter box's one criterion on top."""
         if not hasattr(self, "_filter"):
-            base = filter_from_query(self.request)
+            base, self._range_errors = HistoryFilter.lenient(self.request.GET)
             self._query_filter = base
             table = self.get_table()
             field = table.get_filter_field()
             value = (table.get_filter_string() or "").strip()
-            if field in audit.HistoryFilter.PARAMS and value and field not in ("since",
-                                                                               "until"):
+            if field in HistoryFilter.PARAMS and value and field not in TIME_PARAMS:
                 base = base.replace(**{field: value})
             self._filter = base
         return self._filter
@@ -67,22 +56,18 @@ class IndexView(table_views.PagedTableMixin, tables.DataTableView):
         table.filter_params = self._query_filter.to_params()
         table.export_url = "%s?%s" % (reverse("horizon:admin:evac_history:export"),
                                       parse.urlencode(history_filter.to_params()))
-        self.sync_problem = None
-        try:
-            self.sync_result = audit.sync_external(self.request)
-        except Exception as error:
-            self.sync_result = None
-            self.sync_problem = str(error) or type(error).__name__
+        marker, direction = self._get_marker()
+        shown = history.page(self.request, history_filter,
+                             marker=marker if direction == "desc" else None,
+                             prev_marker=marker if direction == "asc" else None,
+                             size=utils.get_page_size(self.request))
+        self.sync_problem = shown.sync_problem or None
+        if self.sync_problem:
             messages.warning(self.request, _(
                 "Evacuations made outside this dashboard could not be read from Nova (%s). "
                 "The history shows what was recorded until now.") % self.sync_problem)
-        marker, direction = self._get_marker()
-        records, has_prev, has_more = audit.page(
-            history_filter, marker=marker if direction == "desc" else None,
-            prev_marker=marker if direction == "asc" else None,
-            size=utils.get_page_size(self.request))
-        self._has_prev_data, self._has_more_data = has_prev, has_more
-        return audit.complete_for_display(self.request, records)
+        self._has_prev_data, self._has_more_data = shown.has_prev, shown.has_more
+        return shown.records
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -93,9 +78,12 @@ class IndexView(table_views.PagedTableMixin, tables.DataTableView):
         context["until"] = self.request.GET.get("until", "")
         context["kept_params"] = [(name, value) for name, value
                                   in self._query_filter.to_params().items()
-                                  if name not in ("since", "until")]
+                                  if name not in TIME_PARAMS]
+        context["range_errors"] = self._range_errors
+        context["since_error"] = dict(self._range_errors).get("since", "")
+        context["until_error"] = dict(self._range_errors).get("until", "")
         context["export_url"] = getattr(self.table, "export_url", "")
-        context["retention_days"] = audit.retention_days()
+        context["retention_days"] = history.retention_days()
         context["sync_problem"] = getattr(self, "sync_problem", None)
         return context
 
@@ -106,35 +94,31 @@ class DetailView(horizon_views.HorizonTemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        try:
-            record = models.AuditRecord.objects.get(pk=self.kwargs["record_id"])
-        except models.AuditRecord.DoesNotExist:
+        found = history.detail(self.kwargs["record_id"])
+        if found is None:
             raise Http404("No such history record")
+        record = found.record
         context["record"] = record
         context["page_title"] = "%s: %s" % (record.get_action_display(),
                                             record.source_host or "-")
         context["outcome_html"] = history_tables.outcome(record)
         context["origin_html"] = history_tables.origin(record)
         context["target"] = history_tables.target(record)
-        context["options"] = sorted((key, value) for key, value in (record.options or {}).items()
+        context["options"] = sorted((key, value) for key, value in found.options.items()
                                     if key != "password_set")
-        migrations = audit.nova_evacuations_for(record)
         by_instance = {}
-        for row in migrations:
+        for row in found.migrations:
             by_instance.setdefault(row.instance_id, []).append(row)
         context["instances"] = [
             dict(entry, migrations=by_instance.get(entry.get("id"), []))
             for entry in record.instances or ()]
-        context["migrations"] = migrations
+        context["migrations"] = found.migrations
         context["nova_result"] = external.describe_summary(record.nova_summary or {})
-        context["batch_exists"] = bool(record.batch_id) and models.EvacuationBatch.objects.filter(
-            pk=record.batch_id).exists()
-        if context["batch_exists"]:
+        context["batch_exists"] = found.batch_exists
+        if found.batch_exists:
             context["batch_url"] = reverse("horizon:admin:evac_batches:detail",
                                            args=[record.batch_id])
-        context["related"] = list(models.AuditRecord.objects.filter(
-            batch_id=record.batch_id).exclude(pk=record.pk).order_by("created_at")
-        ) if record.batch_id else []
+        context["related"] = found.related
         context["index_url"] = reverse("horizon:admin:evac_history:index")
         return context
 
@@ -143,9 +127,12 @@ class ExportView(generic.View):
     """The filtered set (every page) as CSV. The query string carries the criteria."""
 
     def get(self, request, *args, **kwargs):
-        history_filter = filter_from_query(request)
-        records = audit.query(history_filter).iterator(chunk_size=500)
-        response = StreamingHttpResponse(export.rows(records),
+        try:
+            history_filter = HistoryFilter.from_params(request.GET)
+        except TimeError as error:
+            return HttpResponseBadRequest("%s: %s\n" % (error.param, error),
+                                          content_type="text/plain; charset=utf-8")
+        response = StreamingHttpResponse(export.rows(history.export(history_filter)),
                                          content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = (
             'attachment; filename="evacuation-history-%s.csv"'

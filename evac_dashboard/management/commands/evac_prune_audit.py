@@ -6,7 +6,7 @@ dashboard's pages never delete a record.
 """
 from django.core.management.base import BaseCommand, CommandError
 
-from evac_dashboard.store import audit
+from evac_dashboard.store import history
 
 
 class Command(BaseCommand):
@@ -22,14 +22,14 @@ class Command(BaseCommand):
         if days is not None and days < 1:
             raise CommandError("--days must be at least 1")
         try:
-            keep = days if days is not None else audit.retention_days()
+            keep = days if days is not None else history.retention_days()
         except ValueError as error:
             raise CommandError(str(error))
         if not keep:
             self.stdout.write("EVAC_AUDIT_RETENTION_DAYS keeps records forever: nothing "
                               "deleted.")
             return
-        records, migrations = audit.prune(days=keep, dry_run=dry_run)
+        records, migrations = history.prune(days=keep, dry_run=dry_run)
         verb = "would delete" if dry_run else "deleted"
         self.stdout.write("%s %d history record(s) and %d copied Nova migration(s) older "
                           "than %d days." % (verb.capitalize(), records, migrations, keep))

@@ -10,6 +10,7 @@ from django.utils import timezone as dj_timezone
 
 from openstack_dashboard.test import helpers as test
 
+from evac_dashboard.operations import external_sync
 from evac_dashboard.store import audit
 from evac_dashboard.api import history as history_api
 from evac_dashboard.store import batches
@@ -47,7 +48,7 @@ def panel_record(action=audit.FORCE_DOWN, host="cmp1", minutes_ago=10, **fields)
 class HistoryIndexTests(test.BaseAdminViewTests):
     def setUp(self):
         super().setUp()
-        audit.forget_sync_times()
+        external_sync.forget_sync_times()
 
     def _nova(self, migrations=()):
         self.mock_evacuation_migrations.return_value = (list(migrations), "2.96")
@@ -186,3 +187,32 @@ class MemberTests(test.TestCase):
     def test_non_admin_is_refused(self):
         res = self.client.get(INDEX_URL)
         self.assertNotEqual(200, res.status_code)
+
+
+@override_settings(EVAC_AUDIT_SYNC_SECONDS=0)
+class OutOfRangeTimeTests(test.BaseAdminViewTests):
+    """A time whose UTC value falls outside year 1..9999 is a form error, never a 500."""
+
+    TIMES = ("9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00")
+
+    @test.create_mocks(HISTORY_MOCKS)
+    def test_history_page_reports_the_time_by_the_form(self):
+        self.mock_evacuation_migrations.return_value = ([], "2.96")
+        self.mock_project_names.return_value = {}
+        panel_record()
+        for when in self.TIMES:
+            for name in ("since", "until"):
+                res = self.client.get(INDEX_URL, {name: when})
+                self.assertEqual(200, res.status_code, (name, when))
+                self.assertEqual(1, len(res.context["table"].data))
+                self.assertEqual([name], [n for n, _m in res.context["range_errors"]])
+                self.assertContains(res, "outside the years 1 to 9999")
+                self.assertContains(res, 'id="evac-%s-error"' % name)
+
+    def test_csv_export_answers_400_with_the_message(self):
+        panel_record()
+        for when in self.TIMES + ("yesterday",):
+            res = self.client.get(EXPORT_URL, {"since": when})
+            self.assertEqual(400, res.status_code, when)
+            self.assertNotIn("attachment", res.get("Content-Disposition", ""))
+            self.assertIn("since", res.content.decode())

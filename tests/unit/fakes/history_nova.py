@@ -1,4 +1,6 @@
-"""``WritableFakeNova`` plus instance actions and Nova-like evacuation bookkeeping.
+"""The fake Nova of the history tests: ``WritableFakeNova`` plus instance actions and
+Nova-like evacuation bookkeeping. ``running(settings)`` is the body of the tests'
+``fake_nova`` fixture (``yield from history_nova.running(settings)``).
 
 * ``GET /servers/{id}/os-instance-actions``: ``actions[id]`` (newest first), counted in
   ``action_reads``.
@@ -10,6 +12,8 @@ from datetime import datetime, timezone
 import itertools
 import uuid
 
+from evac_dashboard.api import client
+from evac_dashboard.operations import external_sync
 from tests.unit.batches.fakes import WritableFakeNova
 
 _ids = itertools.count(1000)
@@ -74,3 +78,17 @@ class AuditFakeNova(WritableFakeNova):
                 server_id, request_id=headers["x-openstack-request-id"],
                 user_id=self.acting_user))
         return status, answer, headers
+
+
+def running(settings):
+    """Start an ``AuditFakeNova`` with the history's throttles off; yields it, then stops it."""
+    settings.EVAC_NOVA_MICROVERSION = None
+    settings.EVAC_AUDIT_SYNC_SECONDS = 0
+    client.forget_versions()
+    external_sync.forget_sync_times()
+    server = AuditFakeNova().start()
+    yield server
+    if server.gate is not None:
+        server.gate.set()
+    server.stop()
+    client.forget_versions()

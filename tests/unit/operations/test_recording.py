@@ -1,4 +1,6 @@
-"""The panel's forms record what they do; and no password ends up in the DB, logs or CSV."""
+"""Recording around Nova calls (``operations.recording``): the panel's forms record what they
+do, written before each call and completed after; and no password ends up in the DB, logs or
+CSV."""
 import logging
 from unittest import mock
 
@@ -9,7 +11,11 @@ import pytest
 
 from openstack_dashboard.test import helpers as test
 
+from evac_dashboard.operations import external_sync
+from evac_dashboard.operations import recording
 from evac_dashboard.store import audit
+from evac_dashboard.store import batches
+from evac_dashboard.store import history
 from evac_dashboard.api import actions
 from evac_dashboard.api import nova
 from evac_dashboard.content.evacuate import forms as evacuate_forms
@@ -19,8 +25,15 @@ from evac_dashboard.operations import submission
 from evac_dashboard.models import AuditRecord, EvacuationBatch
 from tests.unit import factories
 from tests.unit.batches.fakes import fake_request, servers_on
+from tests.unit.fakes import history_nova
 
 PASSWORD = "Zq7-Unique-Evac-Password-4411"
+ADMIN = batches.Initiator("u-admin", "admin", "p-admin", "admin")
+
+
+@pytest.fixture
+def fake_nova(settings):
+    yield from history_nova.running(settings)
 
 
 def url(name, host="cmp1"):
@@ -160,11 +173,42 @@ def test_no_password_in_database_logs_or_csv_after_a_run_that_set_one(fake_nova,
     assert record.password_set
     # Nova's evacuations are copied in too, then the history is exported.
     fake_nova.add_external("srv-cli")
-    audit.sync_external(request, force=True)
-    csv_text = "".join(export.rows(audit.query()))
+    external_sync.sync_external(request, force=True)
+    csv_text = "".join(export.rows(history.query()))
     assert "password_set" in csv_text and "yes" in csv_text
 
     assert PASSWORD not in everything_in_the_database()
     assert PASSWORD not in caplog.text
     assert PASSWORD not in csv_text
     assert caplog.records  # the search looked at real log output
+
+
+# --------------------------------------------------------------------------- recorded()
+
+class NovaRefusal(Exception):
+    def __init__(self, code, message, request_id):
+        super().__init__(message)
+        self.code, self.message, self.request_id = code, message, request_id
+
+
+@pytest.mark.django_db
+def test_recorded_completes_succeeded_after_the_call():
+    seen = []
+    with recording.recorded(ADMIN, audit.DISABLE, source_host="cmp1") as record:
+        seen.append(AuditRecord.objects.get(pk=record.pk).outcome)  # written before
+        record.request_ids_seen.append("req-1")
+    assert seen == [audit.PENDING]
+    record.refresh_from_db()
+    assert record.outcome == audit.SUCCEEDED and record.completed_at
+    assert record.request_ids == ["req-1"]
+
+
+@pytest.mark.django_db
+def test_recorded_completes_failed_with_novas_message_and_request_id():
+    with pytest.raises(NovaRefusal):
+        with recording.recorded(ADMIN, audit.UNSET_FORCE_DOWN, source_host="cmp1") as record:
+            raise NovaRefusal(400, "Unable to force up host cmp1", "req-bad")
+    record.refresh_from_db()
+    assert record.outcome == audit.FAILED
+    assert record.detail == "HTTP 400: Unable to force up host cmp1"
+    assert record.request_ids == ["req-bad"]

@@ -1,27 +1,15 @@
-"""Recording: written before Nova is called, completed after; batches; retention; no password."""
-from datetime import timedelta
-import io
-
-from django.core.management import call_command
-from django.utils import timezone
+"""Records: written before Nova is called, completed once after; batches; no password."""
 import pytest
 
-from evac_dashboard.operations import recording
 from evac_dashboard.store import audit
 from evac_dashboard.store import batches
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.operations import submission
-from evac_dashboard.models import AuditRecord, EvacuationBatch, EvacuationItem, NovaEvacuation
+from evac_dashboard.models import AuditRecord, EvacuationBatch, EvacuationItem
 from tests.unit.batches.fakes import fake_request, servers_on, still_in_use
 
 ADMIN = batches.Initiator("u-admin", "admin", "p-admin", "admin")
 pytestmark = pytest.mark.django_db
-
-
-class NovaRefusal(Exception):
-    def __init__(self, code, message, request_id):
-        super().__init__(message)
-        self.code, self.message, self.request_id = code, message, request_id
 
 
 def create_batch(host="cmp1", count=3, options=None, kind=EvacuationBatch.KIND_HOST):
@@ -67,27 +55,6 @@ def test_safe_options_never_keep_a_password():
 
 
 # --------------------------------------------------------------------------- complete
-
-def test_recorded_completes_succeeded_after_the_call():
-    seen = []
-    with recording.recorded(ADMIN, audit.DISABLE, source_host="cmp1") as record:
-        seen.append(AuditRecord.objects.get(pk=record.pk).outcome)  # written before
-        record.request_ids_seen.append("req-1")
-    assert seen == [audit.PENDING]
-    record.refresh_from_db()
-    assert record.outcome == audit.SUCCEEDED and record.completed_at
-    assert record.request_ids == ["req-1"]
-
-
-def test_recorded_completes_failed_with_novas_message_and_request_id():
-    with pytest.raises(NovaRefusal):
-        with recording.recorded(ADMIN, audit.UNSET_FORCE_DOWN, source_host="cmp1") as record:
-            raise NovaRefusal(400, "Unable to force up host cmp1", "req-bad")
-    record.refresh_from_db()
-    assert record.outcome == audit.FAILED
-    assert record.detail == "HTTP 400: Unable to force up host cmp1"
-    assert record.request_ids == ["req-bad"]
-
 
 def test_a_record_is_completed_once():
     record = audit.begin(ADMIN, audit.ENABLE, source_host="cmp1")
@@ -193,46 +160,3 @@ def test_cancel_is_recorded_by_its_caller():
     assert record.outcome == audit.CANCELLED and record.detail.startswith("2 pending")
     # A cancel record is not completed again by the batch's end.
     assert audit.batch_submission_ended(batch.pk) == []
-
-
-# -------------------------------------------------------------------------- retention
-
-def test_prune_deletes_only_what_is_older_than_the_retention(settings):
-    settings.EVAC_AUDIT_RETENTION_DAYS = 30
-    old = audit.begin(ADMIN, audit.ENABLE, source_host="old")
-    AuditRecord.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
-    recent = audit.begin(ADMIN, audit.ENABLE, source_host="recent")
-    NovaEvacuation.objects.create(migration_key="m-old", instance_id="i",
-                                  created_at=timezone.now() - timedelta(days=40))
-    out = io.StringIO()
-    call_command("evac_prune_audit", "--dry-run", stdout=out)
-    assert "Would delete 1 history record(s) and 1" in out.getvalue()
-    assert AuditRecord.objects.count() == 2
-    call_command("evac_prune_audit", stdout=io.StringIO())
-    assert list(AuditRecord.objects.values_list("pk", flat=True)) == [recent.pk]
-    assert not NovaEvacuation.objects.exists()
-
-
-def test_retention_none_keeps_everything(settings):
-    settings.EVAC_AUDIT_RETENTION_DAYS = None
-    old = audit.begin(ADMIN, audit.ENABLE, source_host="old")
-    AuditRecord.objects.filter(pk=old.pk).update(
-        created_at=timezone.now() - timedelta(days=3000))
-    out = io.StringIO()
-    call_command("evac_prune_audit", stdout=out)
-    assert "forever" in out.getvalue() and AuditRecord.objects.count() == 1
-
-
-def test_recorded_batch_action_for_cancel_and_a_refused_retry():
-    batch = create_batch(count=2)
-    with audit.recorded_batch_action(ADMIN, audit.CANCEL, batch) as record:
-        record.detail_text = "%d cancelled" % batches.cancel_pending_items(batch.pk)
-    record.refresh_from_db()
-    assert (record.outcome, record.detail) == (audit.CANCELLED, "2 cancelled")
-    with pytest.raises(submission.PasswordRequired):
-        with audit.recorded_batch_action(ADMIN, audit.RETRY, batch,
-                                         instance_ids=[i.instance_id for i in batch.items.all()]):
-            raise submission.PasswordRequired("enter it again")
-    retry = AuditRecord.objects.get(action=audit.RETRY)
-    assert retry.outcome == audit.FAILED and "enter it again" in retry.detail
-    assert retry.instance_count == 2

@@ -1,99 +1,26 @@
-"""Evacuations made outside the panel: the matching rule, and copying them in from Nova."""
+"""Evacuations made outside the panel: copying them in from Nova and deciding whose each is
+(the rule itself: ``tests/unit/rules/test_external.py``)."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from evac_dashboard.operations import external_sync
+from evac_dashboard.operations import submission
 from evac_dashboard.store import audit
 from evac_dashboard.store import batches
 from evac_dashboard.rules import external
 from evac_dashboard.rules import request as evac_request
-from evac_dashboard.operations import submission
 from evac_dashboard.models import AuditRecord, NovaEvacuation
-from tests.unit.audit.fakes import migration as nova_migration
+from tests.unit.fakes import history_nova
+from tests.unit.fakes.history_nova import migration as nova_migration
 from tests.unit.batches.fakes import fake_request, servers_on
 
-T0 = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 ADMIN = batches.Initiator("admin-id", "admin", "p-admin", "admin")
 
 
-def item(instance="i-1", state="submitted", request_id="req-panel", sent=T0,
-         answered=T0 + timedelta(seconds=1), found=None, error_status=None):
-    return external.PanelItem(item_id=1, batch_id="b-1", instance_id=instance,
-                              submit_state=state, request_id=request_id,
-                              found_migration_id=found, sent_at=sent, answered_at=answered,
-                              error_status=error_status)
-
-
-def mig(created, instance="i-1", key="m-1", mid=7):
-    return external.Migration(key=key, id=mid, uuid=key, instance_id=instance, source="cmp1",
-                              dest="cmp2", status="done", created_at=created,
-                              updated_at=created, user_id="", project_id="")
-
-
-NOW = T0 + timedelta(hours=1)
-
-
-# ------------------------------------------------------------------------------ the rule
-
-def test_window_matches_without_reading_nova():
-    decision = external.decide(mig(T0 + timedelta(seconds=1)), [item()], NOW)
-    assert (decision.kind, decision.rule) == (external.PANEL, external.RULE_WINDOW)
-
-
-def test_request_id_matches_even_outside_the_window():
-    decision = external.decide(mig(T0 + timedelta(hours=3)), [item()], NOW,
-                               request_id="req-panel", action_read=True)
-    assert (decision.kind, decision.rule) == (external.PANEL, external.RULE_REQUEST_ID)
-
-
-def test_adopted_migration_of_a_resumed_batch_is_the_panels():
-    decision = external.decide(mig(T0 - timedelta(days=1)), [item(found="m-1")], NOW)
-    assert decision.rule == external.RULE_ADOPTED
-
-
-def test_other_instance_or_later_evacuation_is_external():
-    assert external.decide(mig(T0, instance="i-2"), [item()], NOW).kind == external.EXTERNAL
-    later = mig(T0 + timedelta(hours=2))
-    # An item of the instance has a request id: ask Nova before calling it external.
-    assert external.decide(later, [item()], NOW).kind == external.UNDECIDED
-    assert external.decide(later, [item()], NOW, request_id="req-cli",
-                           action_read=True).kind == external.EXTERNAL
-    assert external.decide(later, [], NOW).kind == external.EXTERNAL
-
-
-def test_refused_items_do_not_claim_migrations_but_unanswered_ones_may():
-    created = T0 + timedelta(seconds=1)
-    refused = item(state="submit_failed", request_id="req-x", error_status=400)
-    assert external.decide(mig(created), [refused], NOW, request_id="req-cli",
-                           action_read=True).kind == external.EXTERNAL
-    timed_out = item(state="submit_failed", request_id=None, error_status=None)
-    assert external.decide(mig(created), [timed_out], NOW).kind == external.PANEL
-
-
-def test_in_flight_item_window_is_open_until_now():
-    in_flight = item(state="submitting", request_id=None, answered=None)
-    assert external.decide(mig(NOW - timedelta(seconds=5)), [in_flight], NOW).kind == \
-        external.PANEL
-
-
-def test_two_evacuations_in_one_window_are_told_apart_by_request_id():
-    ours, theirs = mig(T0, key="m-1"), mig(T0 + timedelta(seconds=2), key="m-2", mid=8)
-    assert external.decide(theirs, [item()], NOW, siblings=[ours, theirs]).kind == \
-        external.UNDECIDED
-    assert external.decide(theirs, [item()], NOW, request_id="req-cli", action_read=True,
-                           siblings=[ours, theirs]).kind == external.EXTERNAL
-    assert external.decide(ours, [item()], NOW, request_id="req-panel", action_read=True,
-                           siblings=[ours, theirs]).kind == external.PANEL
-
-
-def test_summaries():
-    assert external.summarize(["done", "completed", "error", "accepted"]) == {
-        "done": 2, "failed": 1, "running": 1}
-    assert external.describe_summary({"done": 2, "failed": 0, "running": 1}) == \
-        "2 done, 1 running"
-    assert external.outcome_for_status("completed") == "succeeded"
-    assert external.outcome_for_status("pre-migrating") == "in_progress"
-    assert external.migration_key({"id": 5}) == "id-5"
+@pytest.fixture
+def fake_nova(settings):
+    yield from history_nova.running(settings)
 
 
 # ------------------------------------------------------------------------------ syncing
@@ -102,21 +29,21 @@ def test_summaries():
 def test_cli_evacuation_becomes_one_external_record_with_its_user(fake_nova):
     request = fake_request(fake_nova.endpoint)
     made, action = fake_nova.add_external("srv-cli-1", user_id="ops-bob")
-    result = audit.sync_external(request)
+    result = external_sync.sync_external(request)
     assert (result.new, result.external, result.actions_read) == (1, 1, 0)
     record = AuditRecord.objects.get(origin="external")
     assert record.migration_key == made["uuid"] and record.source_host == "cmp1"
     assert record.target_host == "cmp2" and record.outcome == audit.SUCCEEDED
     assert record.user_id == ""  # migration below 2.80 detail is read lazily
 
-    shown = audit.complete_for_display(request, [record], resolve_names=False)
+    shown = external_sync.complete_for_display(request, [record], resolve_names=False)
     assert shown[0].user_id == "ops-bob"
     assert shown[0].request_ids == [action["request_id"]]
     assert fake_nova.action_reads == ["srv-cli-1"]
 
     # Read once: showing it again, or syncing again, costs no instance-action request.
-    audit.complete_for_display(request, shown, resolve_names=False)
-    audit.sync_external(request, force=True)
+    external_sync.complete_for_display(request, shown, resolve_names=False)
+    external_sync.sync_external(request, force=True)
     assert fake_nova.action_reads == ["srv-cli-1"]
     assert AuditRecord.objects.filter(origin="external").count() == 1
 
@@ -124,7 +51,7 @@ def test_cli_evacuation_becomes_one_external_record_with_its_user(fake_nova):
 @pytest.mark.django_db
 def test_user_from_the_migration_at_2_80(fake_nova):
     fake_nova.migrations.append(nova_migration("srv-2", user_id="ops-alice"))
-    audit.sync_external(fake_request(fake_nova.endpoint))
+    external_sync.sync_external(fake_request(fake_nova.endpoint))
     assert AuditRecord.objects.get(origin="external").user_id == "ops-alice"
 
 
@@ -132,10 +59,10 @@ def test_user_from_the_migration_at_2_80(fake_nova):
 def test_status_changes_follow_nova(fake_nova):
     request = fake_request(fake_nova.endpoint)
     made, _action = fake_nova.add_external("srv-3", status="accepted")
-    audit.sync_external(request)
+    external_sync.sync_external(request)
     assert AuditRecord.objects.get(origin="external").outcome == audit.IN_PROGRESS
     made["status"], made["updated_at"] = "failed", made["updated_at"] + "1"
-    audit.sync_external(request, force=True)
+    external_sync.sync_external(request, force=True)
     record = AuditRecord.objects.get(origin="external")
     assert record.outcome == audit.FAILED and record.completed_at is not None
 
@@ -144,9 +71,9 @@ def test_status_changes_follow_nova(fake_nova):
 def test_migrations_of_deleted_servers_stay_in_the_history(fake_nova):
     request = fake_request(fake_nova.endpoint)
     fake_nova.add_external("srv-gone")
-    audit.sync_external(request)
+    external_sync.sync_external(request)
     fake_nova.migrations.clear()  # the server was deleted: Nova no longer lists it
-    audit.sync_external(request, force=True)
+    external_sync.sync_external(request, force=True)
     assert AuditRecord.objects.filter(origin="external").count() == 1
 
 
@@ -161,7 +88,7 @@ def test_panel_evacuation_appears_once_not_twice(fake_nova):
     submission.start(batch, submission.Credentials.from_request(request),
                      executor=submission.InlineExecutor())
     fake_nova.add_external("srv-elsewhere")
-    result = audit.sync_external(request)
+    result = external_sync.sync_external(request)
     assert (result.new, result.matched, result.external) == (4, 3, 1)
     assert fake_nova.action_reads == []  # the window rule needed no Nova request
     assert AuditRecord.objects.count() == 2
@@ -184,7 +111,7 @@ def test_panel_evacuation_outside_its_window_is_matched_by_request_id(fake_nova)
     made = fake_nova.migrations[0]
     later = datetime.fromisoformat(made["created_at"]) + timedelta(hours=1)
     made["created_at"] = made["updated_at"] = later.isoformat(timespec="microseconds")
-    result = audit.sync_external(request)
+    result = external_sync.sync_external(request)
     assert (result.matched, result.external, result.actions_read) == (1, 0, 1)
     assert NovaEvacuation.objects.get().match_rule == external.RULE_REQUEST_ID
     assert not AuditRecord.objects.filter(origin="external").exists()
@@ -202,10 +129,10 @@ def test_action_reads_per_sync_are_bounded(fake_nova, settings):
     for made in fake_nova.migrations:  # all outside the window: each needs its action
         made["created_at"] = (datetime.now(timezone.utc) - timedelta(days=3)).replace(
             tzinfo=None).isoformat()
-    result = audit.sync_external(request, max_action_reads=2)
+    result = external_sync.sync_external(request, max_action_reads=2)
     assert result.actions_read == 2 and result.undecided == 3
     assert len(fake_nova.action_reads) == 2
-    result = audit.sync_external(request, force=True, max_action_reads=2)
+    result = external_sync.sync_external(request, force=True, max_action_reads=2)
     assert len(fake_nova.action_reads) == 4  # never the same one twice
 
 
@@ -213,8 +140,8 @@ def test_action_reads_per_sync_are_bounded(fake_nova, settings):
 def test_sync_is_throttled(fake_nova, settings):
     settings.EVAC_AUDIT_SYNC_SECONDS = 3600
     request = fake_request(fake_nova.endpoint)
-    audit.sync_external(request)
-    assert audit.sync_external(request).skipped
+    external_sync.sync_external(request)
+    assert external_sync.sync_external(request).skipped
     assert len(fake_nova.calls("/os-migrations")) == 1
 
 
@@ -223,5 +150,5 @@ def test_only_records_within_retention_are_copied(fake_nova, settings):
     settings.EVAC_AUDIT_RETENTION_DAYS = 30
     fake_nova.add_external("srv-old", created=datetime.now(timezone.utc) - timedelta(days=60))
     fake_nova.add_external("srv-new")
-    audit.sync_external(fake_request(fake_nova.endpoint))
+    external_sync.sync_external(fake_request(fake_nova.endpoint))
     assert [r.instances[0]["id"] for r in AuditRecord.objects.all()] == ["srv-new"]
