@@ -148,6 +148,12 @@ class HistoryPageBrowserTests(chromium.admin_test_case()):
             EC.presence_of_element_located((By.ID, "evac-history-record")))
         self.assertIn("set by the operator (never stored)", facts.text)
         self.assertIn("Progress of this evacuation", facts.text)
+        # Options as the operator chose them, not raw keys and Python values.
+        self.assertIn("Force target host\nno", facts.text)
+        self.assertIn("Servers after evacuation\ncome back running", facts.text)
+        self.assertIn("Target host\nchosen by the scheduler", facts.text)
+        for raw in ("keep_running", "on_shared_storage", "False", "True"):
+            self.assertNotIn(raw, facts.text)
         self.assertNotIn("not-stored", self.selenium.page_source)
         chromium.screenshot(self.selenium, "history-detail")
 

@@ -26,6 +26,7 @@ from horizon.utils import functions as utils
 from horizon import views as horizon_views
 
 from evac_dashboard.content.history import export
+from evac_dashboard.content.history import options as history_options
 from evac_dashboard.content.history import tables as history_tables
 from evac_dashboard.operations import history
 from evac_dashboard.rules import external
@@ -104,8 +105,7 @@ class DetailView(horizon_views.HorizonTemplateView):
         context["outcome_html"] = history_tables.outcome(record)
         context["origin_html"] = history_tables.origin(record)
         context["target"] = history_tables.target(record)
-        context["options"] = sorted((key, value) for key, value in found.options.items()
-                                    if key != "password_set")
+        context["options"] = history_options.described(found.options)
         by_instance = {}
         for row in found.migrations:
             by_instance.setdefault(row.instance_id, []).append(row)

@@ -216,3 +216,43 @@ class OutOfRangeTimeTests(test.BaseAdminViewTests):
             self.assertEqual(400, res.status_code, when)
             self.assertNotIn("attachment", res.get("Content-Disposition", ""))
             self.assertIn("since", res.content.decode())
+
+
+class HistoryOptionsTests(test.BaseAdminViewTests):
+    """Options read as an operator reads them, never as raw keys and Python values."""
+
+    def _detail(self, **option_fields):
+        batch = batches.create_batch(
+            kind="host", source_host="cmp1", servers=servers_on("cmp1", 1),
+            microversion="2.94", options=evac_request.EvacuateOptions(**option_fields),
+            initiator=ADMIN)
+        record = audit.begin_batch_action(ADMIN, audit.HOST_EVACUATE, batch)
+        return self.client.get(reverse("horizon:admin:evac_history:detail",
+                                       args=[record.pk])).content.decode()
+
+    def test_evacuate_options_are_labelled(self):
+        html = self._detail(admin_password="Pw-Not-Shown-77")
+        for raw in ("force", "keep_running", "on_shared_storage", "target_host",
+                    "password_set", "False", "True"):
+            self.assertNotIn("<dt>%s</dt>" % raw, html)
+            self.assertNotIn("<dd>%s</dd>" % raw, html)
+        self.assertIn("<dt>Force target host</dt><dd>no</dd>", html)
+        self.assertIn("<dt>Servers after evacuation</dt><dd>come back running</dd>", html)
+        self.assertIn("<dt>Target host</dt><dd>chosen by the scheduler</dd>", html)
+        self.assertNotIn("Shared storage", html)  # not part of the request
+        self.assertNotIn("Pw-Not-Shown-77", html)
+
+    def test_shared_storage_and_stopped_servers_when_chosen(self):
+        html = self._detail(target_host="cmp2", force=True, keep_running=False,
+                            on_shared_storage=True)
+        self.assertIn("<dt>Force target host</dt><dd>yes</dd>", html)
+        self.assertIn("<dt>Servers after evacuation</dt><dd>stay stopped</dd>", html)
+        self.assertIn("<dt>Target host</dt><dd>cmp2</dd>", html)
+        self.assertIn("<dt>Instance disks on shared storage</dt><dd>yes</dd>", html)
+
+    def test_disable_reason_is_labelled(self):
+        record = panel_record(audit.DISABLE, options={"reason": "PSU dead"})
+        html = self.client.get(reverse("horizon:admin:evac_history:detail",
+                                       args=[record.pk])).content.decode()
+        self.assertIn("<dt>Reason</dt><dd>PSU dead</dd>", html)
+        self.assertNotIn("<dt>reason</dt>", html)
