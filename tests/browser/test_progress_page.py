@@ -95,6 +95,13 @@ class ProgressPageBrowserTests(chromium.admin_test_case()):
     def _row(self, item):
         return self.selenium.find_element(By.ID, "evac-item-%d" % item.pk)
 
+    def _row_html(self, item):
+        """The row as the server rendered it (the durations the script words left out)."""
+        return self.selenium.execute_script(
+            "var row = document.getElementById('evac-item-' + arguments[0]).cloneNode(true);"
+            "row.querySelectorAll('[data-since]').forEach(function (n) { n.textContent = ''; });"
+            "return row.outerHTML;", item.pk)
+
     def _count(self, state):
         return int(self.selenium.find_element(
             By.CSS_SELECTOR, '[data-count="%s"]' % state).text)
@@ -172,9 +179,15 @@ class ProgressPageBrowserTests(chromium.admin_test_case()):
         stopped_at = self._polls()
         self.assertTrue(self._same_page(), "the page was reloaded")
         first = self._row(items[0])
-        stages = [li.text for li in first.find_elements(By.CSS_SELECTOR, ".evac-stages li")]
-        self.assertEqual(["sent", "rebuilding", "rebuild_block_device_mapping",
-                          "rebuild_spawning", "switching host", "on cmp2"], stages)
+        stages = [li.get_attribute("class").split("evac-stage-")[-1]
+                  for li in first.find_elements(By.CSS_SELECTOR, ".evac-stages li")]
+        self.assertEqual(["submitted", "rebuilding", "rebuild_block_device_mapping",
+                          "rebuild_spawning", "finishing", "done"], stages)
+        self.assertEqual(["sent", "preparing the target", "attaching volumes",
+                          "starting the guest", "switching host", "on cmp2"],
+                         [li.text for li in first.find_elements(By.CSS_SELECTOR,
+                                                                ".evac-stages li")])
+        self.assertRegex(first.find_element(By.CSS_SELECTOR, ".evac-duration").text, r"\d")
         self.assertIn("Done", first.text)
         self.assertIn("running on cmp2", first.text)
         failed = self._row(items[3])
@@ -197,6 +210,17 @@ class ProgressPageBrowserTests(chromium.admin_test_case()):
         self.nova.finish_all()
         self._wait(lambda: self._count("done") == 5, "retried one done")
         self.assertTrue(self._same_page(), "the page was reloaded")
+        # Its state and its stages agree: this attempt's stages, not the failed one's.
+        retried = self._row(items[3])
+        self.assertEqual("done", retried.get_attribute("data-state"))
+        self.assertEqual("done", retried.get_attribute("data-stages").split()[-1])
+        self.assertNotIn("failed", retried.get_attribute("data-stages"))
+        self.assertIn("on cmp2", retried.find_element(By.CSS_SELECTOR, ".evac-stages").text)
+        # What a reload shows is what the page shows.
+        before = {i.pk: self._row_html(i) for i in items}
+        self.selenium.refresh()
+        self._wait(lambda: self._root("data-poll-state") == "stopped", "stopped after reload")
+        self.assertEqual(before, {i.pk: self._row_html(i) for i in items})
         full_screenshot(self.selenium, "progress-retried")
 
     def test_resume_offer_after_the_worker_died(self):
@@ -218,28 +242,42 @@ class ProgressPageBrowserTests(chromium.admin_test_case()):
         self.assertEqual(4, len(self.nova.evacuations()))
         self.assertTrue(self._same_page())
 
-    def test_the_script_remembers_stages_with_the_python_rules(self):
-        """The page's stagesSeen is a port of evacuation.progress.stages_seen: same answers."""
-        from itertools import product
+    def test_the_password_reveal_icon_sits_in_its_field(self):
+        servers = servers_on("cmp9", 1)
+        self.nova.add_servers(servers)
+        batch = batches.create_batch(
+            kind=models.EvacuationBatch.KIND_HOST, source_host="cmp9", servers=servers,
+            options=evac_request.EvacuateOptions(admin_password="Pw-123456"),
+            microversion="2.94", initiator=ADMIN)
+        self._open(batch)
+        field = self.selenium.find_element(By.ID, "evac-password")
+        eye = WebDriverWait(self.selenium, WAIT).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, ".password-icon"))
+        box, icon = field.rect, eye.rect
+        middle = icon["y"] + icon["height"] / 2
+        self.assertTrue(box["y"] <= middle <= box["y"] + box["height"], (box, icon))
+        self.assertTrue(box["x"] + box["width"] / 2 <= icon["x"] <= box["x"] + box["width"],
+                        (box, icon))
+        chromium.screenshot(self.selenium, "progress-password")
 
-        from evac_dashboard.rules import progress
-
+    def test_durations_are_worded_by_the_browser(self):
+        """The script words durations with Intl (no English of its own)."""
         servers = servers_on("cmp9", 1)
         self.nova.add_servers(servers)
         batch = batches.create_batch(
             kind=models.EvacuationBatch.KIND_HOST, source_host="cmp9", servers=servers,
             options=evac_request.EvacuateOptions(), microversion="2.94", initiator=ADMIN)
         self._open(batch)
-        labels = list(progress.STAGE_ORDER) + ["failed", "cancelled", "unknown"]
-        starts = [[], ["pending"], ["submitted", "rebuilding"], ["submitted", "rebuilding",
-                  "rebuild_block_device_mapping", "rebuild_spawning", "done"], ["failed"],
-                  ["submitted", "powering-off"]]
-        cases = [(start, label) for start, label in product(starts, labels)]
-        answers = self.selenium.execute_script(
-            "return arguments[0].map(function (c) {"
-            "  return window.evacProgress.stagesSeen(c[0], c[1]); });", cases)
-        expected = [progress.stages_seen(start, label) for start, label in cases]
-        self.assertEqual(expected, answers)
+        words = self.selenium.execute_script(
+            "var d = horizon.evacProgress.duration;"
+            "return [d(42), d(300), d(3 * 3600 + 600), d(50 * 3600)];")
+        expected = self.selenium.execute_script(
+            "function u(v, n) { return new Intl.NumberFormat('en', {style: 'unit', unit: n})"
+            ".format(v); }"
+            "var l = new Intl.ListFormat('en', {style: 'narrow', type: 'unit'});"
+            "return [u(42, 'second'), u(5, 'minute'), l.format([u(3, 'hour'), u(10, 'minute')]),"
+            " l.format([u(2, 'day'), u(2, 'hour')])];")
+        self.assertEqual(expected, words)
 
     def test_batch_list_links_to_the_progress_page(self):
         finished = self._batch(3)

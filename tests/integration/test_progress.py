@@ -187,7 +187,9 @@ def page_rows(browser):
         rows[cells[1].find_element(By.CLASS_NAME, "evac-id").text] = {
             "state": row.get_attribute("data-state"), "from": cells[3].text,
             "to": cells[4].text, "status": cells[6].text.split("\n")[0],
-            "migration": cells[7].text, "stages": cells[9].text, "text": row.text}
+            "migration": cells[7].text, "stages": cells[9].text,
+            "stage_codes": (row.get_attribute("data-stages") or "").split(),
+            "text": row.text}
     return rows
 
 
@@ -249,7 +251,8 @@ def test_watch_a_host_evacuation_to_the_end(local_cloud, dashboard, browser):
         assert row["state"] == "done" and now_on != host
         assert row["from"] == host and row["to"] == now_on == records[0].dest_compute
         assert row["status"] == server.status and row["migration"] == records[0].status
-        assert "on %s" % now_on in row["stages"] and "rebuilding" in row["stages"]
+        assert "on %s" % now_on in row["stages"] and "rebuilding" in row["stage_codes"]
+        assert row["stage_codes"][-1] == "done" and "rebuild_spawning" not in row["stages"]
     full_screenshot(browser, "local-cloud-progress-done")
 
     # The failed host comes back: Nova cleans it up and marks the records completed.

@@ -23,9 +23,9 @@ STATE_LABELS = {
     progress.CANCELLED: _("Cancelled"),
 }
 
-# Font Awesome 4 icons (Horizon ships them).
+# Font Awesome icons as Horizon ships them (FA 6 names; "clock-o" does not exist).
 STATE_ICONS = {
-    progress.PENDING: "clock-o",
+    progress.PENDING: "clock",
     progress.SUBMITTED: "paper-plane",
     progress.REBUILDING: "refresh",
     progress.DONE: "check-circle",

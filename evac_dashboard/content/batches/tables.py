@@ -8,7 +8,7 @@ from horizon import tables
 from evac_dashboard.models import EvacuationBatch as Batch
 
 _STATE_ICONS = {
-    Batch.PENDING: "clock-o",
+    Batch.PENDING: "clock",
     Batch.SUBMITTING: "paper-plane",
     Batch.FINISHED: "flag-checkered",
     Batch.INTERRUPTED: "pause-circle",
