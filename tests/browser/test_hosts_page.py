@@ -52,6 +52,11 @@ class HostsPageBrowserTests(chromium.admin_test_case()):
         self.assertIn("Down (forced)", rows[0].text)
         self.assertIn("fenced: PSU failure", rows[0].text)
         self.assertIn("Down", rows[1].text)
+        self.assertIn("may be an admin change", rows[0].text)   # forced down: not a heartbeat
+        self.assertNotIn("Last heartbeat", table.text)
+        # An up host's button is to look at it, never an evacuation.
+        self.assertEqual("View Instances", rows[3].find_element(
+            By.CSS_SELECTOR, ".btn-group > a.btn").text.strip())
         chromium.screenshot(self.selenium, "compute-hosts")
 
         search = self.selenium.find_element(By.NAME, "compute_hosts__filter__q")
@@ -88,3 +93,35 @@ class HostsPageBrowserTests(chromium.admin_test_case()):
             EC.visibility_of_element_located((By.ID, "evac_force_down_modal")))
         self.assertIn("really powered off or isolated", modal.text)
         chromium.screenshot(self.selenium, "force-down-modal")
+
+    def test_up_host_page_has_no_empty_actions_column(self):
+        mock.patch.object(nova, "service_get", return_value=demo_cloud()[0][0]).start()
+        mock.patch.object(nova, "servers_on_host", return_value=[
+            factories.server("web-%d" % i, "cmp1") for i in range(3)]).start()
+        mock.patch.object(nova, "project_names", return_value={"p1": "demo"}).start()
+        self.selenium.get(self.live_server_url + "/admin/evac_hosts/cmp1/")
+        table = self._wait_for_table("host_instances")
+        headers = [h.text for h in table.find_elements(By.CSS_SELECTOR, "thead th")]
+        self.assertNotIn("Actions", headers)
+        chromium.screenshot(self.selenium, "host-detail-up")
+
+    def test_evacuate_modal_lists_in_sending_order_and_warns_without_target(self):
+        services, _hypervisors = demo_cloud()
+        services[0] = factories.service("cmp1", status="disabled", reason="maintenance")
+        mock.patch.object(nova, "service_list", return_value=services).start()
+        mock.patch.object(nova, "service_get", return_value=services[2]).start()
+        mock.patch.object(nova, "servers_on_host", return_value=[
+            factories.server("web-1", "cmp3"), factories.server("app-1", "cmp3"),
+            factories.server("db-1", "cmp3", volume_backed=True,
+                             metadata={"evac:restart_priority": "100"})]).start()
+        self.selenium.get(self.live_server_url + "/admin/evac_hosts/")
+        self._wait_for_table("compute_hosts")
+        row = self.selenium.find_element(By.ID, "compute_hosts__row__cmp3")
+        row.find_element(By.ID, "compute_hosts__row_cmp3__action_evacuate_host").click()
+        modal = WebDriverWait(self.selenium, 60).until(
+            EC.visibility_of_element_located((By.ID, "evac_evacuate_host_modal")))
+        self.assertIn("No target host:", modal.text)
+        items = [li.text for li in modal.find_elements(By.CSS_SELECTOR,
+                                                       ".evac-instance-list li")]
+        self.assertEqual(["db-1", "app-1", "web-1"], [i.split(" ")[0] for i in items])
+        chromium.screenshot(self.selenium, "evacuate-host-modal")
