@@ -236,3 +236,16 @@ def error_request_id(error):
     """Nova's request ID carried by a novaclient error, or None."""
     return getattr(error, "request_id", None) or None
 
+
+
+def is_remote_error(error):
+    """Whether ``error`` came from the cloud (Nova's answer, or the way to it), as opposed
+    to a fault of the dashboard itself (configuration, database, a bug): only the former may
+    be shown as Nova's refusal."""
+    from keystoneauth1 import exceptions as ksa_exceptions
+    import requests
+
+    if isinstance(error, client.ConfigurationError):
+        return False
+    return isinstance(error, (nova_exceptions.ClientException, ksa_exceptions.ClientException,
+                              requests.RequestException, ConnectionError, TimeoutError))

@@ -1,13 +1,12 @@
-"""Nova's refusals shown as advice in forms and messages (one table: evacuation.errors)."""
+"""A refusal of a service action shown as advice in forms and messages."""
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
-from evac_dashboard.api import actions
 
-
-def explain(exception):
-    """HTML: what happened, what to do, and Nova's own words."""
-    advice = actions.advice_for(exception)
-    if advice.nova_message:
-        return format_html("<strong>{}</strong>. {} <br><small>Nova said: {}</small>",
-                           advice.title, advice.advice, advice.nova_message)
-    return format_html("<strong>{}</strong>. {}", advice.title, advice.advice)
+def explain(refusal):
+    """HTML: what happened, what to do, and Nova's own words when Nova said something."""
+    if refusal.nova_message:
+        return format_html("<strong>{}</strong>. {} <br><small>{} {}</small>",
+                           refusal.title, refusal.advice, _("Nova said:"),
+                           refusal.nova_message)
+    return format_html("<strong>{}</strong>. {}", refusal.title, refusal.advice)

@@ -5,11 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from horizon import forms
 from horizon import messages
 
-from evac_dashboard.operations import recording
-from evac_dashboard.store import audit
-from evac_dashboard.api import actions
-from evac_dashboard.api import nova
 from evac_dashboard.content import nova_errors
+from evac_dashboard.operations import host_actions
 
 
 class HostServiceForm(forms.SelfHandlingForm):
@@ -27,16 +24,11 @@ class HostServiceForm(forms.SelfHandlingForm):
     def success_message(self):
         raise NotImplementedError
 
-    def audited(self, request, action, **options):
-        """Audit record of one service call: written before, completed after."""
-        return recording.recorded(request, action, source_host=self.service["host"],
-                              options=options)
-
     def handle(self, request, data):
         try:
             self.call_nova(request)
-        except Exception as error:  # every Nova refusal becomes advice in the form
-            self.api_error(nova_errors.explain(error))
+        except host_actions.Refusal as refusal:  # Nova's refusal, or ours, as advice
+            self.api_error(nova_errors.explain(refusal))
             return False
         messages.success(request, self.success_message())
         return True
@@ -61,13 +53,9 @@ class ForceDownForm(HostServiceForm):
         return data
 
     def call_nova(self, request):
-        with self.audited(request, audit.FORCE_DOWN) as record:
-            actions.force_down(request, self.service, True, record.request_ids_seen)
-        if self.cleaned_data.get("disable") and self.service.get("status") == "enabled":
-            reason = self.cleaned_data.get("reason") or None
-            with self.audited(request, audit.DISABLE, reason=reason) as record:
-                actions.set_service_status(request, self.service, False, reason,
-                                           record.request_ids_seen)
+        host_actions.force_down(request, self.service,
+                                disable=bool(self.cleaned_data.get("disable")),
+                                reason=self.cleaned_data.get("reason") or None)
 
     def success_message(self):
         return _("%s is forced down: Nova now treats it as fenced, and its instances can be "
@@ -76,8 +64,7 @@ class ForceDownForm(HostServiceForm):
 
 class UnsetForceDownForm(HostServiceForm):
     def call_nova(self, request):
-        with self.audited(request, audit.UNSET_FORCE_DOWN) as record:
-            actions.force_down(request, self.service, False, record.request_ids_seen)
+        host_actions.unset_force_down(request, self.service)
 
     def success_message(self):
         return _("%s is no longer forced down. Enable its service when it should take new "
@@ -88,10 +75,8 @@ class DisableServiceForm(HostServiceForm):
     reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
 
     def call_nova(self, request):
-        reason = self.cleaned_data.get("reason") or None
-        with self.audited(request, audit.DISABLE, reason=reason) as record:
-            actions.set_service_status(request, self.service, False, reason,
-                                       record.request_ids_seen)
+        host_actions.set_enabled(request, self.service, False,
+                                 self.cleaned_data.get("reason") or None)
 
     def success_message(self):
         return _("The compute service of %s is disabled.") % self.service["host"]
@@ -99,9 +84,7 @@ class DisableServiceForm(HostServiceForm):
 
 class EnableServiceForm(HostServiceForm):
     def call_nova(self, request):
-        with self.audited(request, audit.ENABLE) as record:
-            actions.set_service_status(request, self.service, True,
-                                       request_ids=record.request_ids_seen)
+        host_actions.set_enabled(request, self.service, True)
 
     def success_message(self):
         return _("The compute service of %s is enabled.") % self.service["host"]
@@ -112,4 +95,4 @@ def index_url():
 
 
 def force_down_supported(request):
-    return nova.supports(request, "service_force_down")
+    return host_actions.force_down_supported(request)
