@@ -10,7 +10,7 @@ PORT ?= 8000
 PYTEST := $(VPY) -m pytest
 
 .PHONY: help system venv cloud cloud-down cloud-status cloud-reset run migrate test unit mysql integration \
-        clean
+        clean lint
 
 help:
 	@echo "make run    - set up everything and run the dashboard on the local cloud"
@@ -47,6 +47,11 @@ run: system venv cloud migrate
 	@$(VPY) tools/print_access.py --url http://$(HOST):$(PORT)/
 	$(VPY) manage.py runserver --noreload $(HOST):$(PORT)
 
+# The layer rules (import-linter contracts in .importlinter), module sizes, no package cycle.
+lint: venv
+	$(VENV)/bin/lint-imports
+	$(VPY) tools/check_layout.py
+
 unit: system venv
 	$(PYTEST) -m "not integration" tests
 
@@ -58,7 +63,7 @@ mysql: system venv cloud
 integration: system venv cloud mysql
 	$(PYTEST) -m integration tests
 
-test: unit integration
+test: lint unit integration
 
 clean:
 	-$(CLOUD) down
@@ -70,3 +75,9 @@ clean:
 .PHONY: bench
 bench: system venv cloud
 	$(VPY) tools/bench_evacuate.py $(BENCH_ARGS)
+
+# The progress page's poll sizes, server time and browser update time at 10-1000 instances
+# (fake Nova, no cloud needed; see docs/benchmark.md).
+.PHONY: bench-page
+bench-page: system venv
+	$(VPY) tools/bench_progress_page.py $(BENCH_ARGS)
