@@ -27,7 +27,7 @@ class _RowParser(HTMLParser):
             return
         if tag == "td":
             self.row["cells"].append("")
-        if tag == "br":
+        if tag in ("br", "div", "li"):  # a line or block of its own: words apart
             self.handle_data(" ")
         if tag == "button":
             self.row["can_" + attrs.get("data-action", "")] = True
