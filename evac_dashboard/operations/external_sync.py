@@ -12,9 +12,9 @@ import logging
 import threading
 import time
 
-from django.conf import settings
 from django.utils import timezone
 
+from evac_dashboard import conf
 from evac_dashboard.api import client
 from evac_dashboard.api import history as history_api
 from evac_dashboard.rules import external
@@ -23,8 +23,6 @@ from evac_dashboard.store import nova_copies
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_SYNC_SECONDS = 30
-DEFAULT_ACTION_READS = 25
 ACTION_READ_WORKERS = 4
 UNDECIDED_BATCH = 2000   # undecided migrations looked at per sync
 NAME_MISS_SECONDS = 600
@@ -47,12 +45,8 @@ _last_sync = {}      # compute endpoint -> monotonic time of the last sync
 _name_misses = {}    # user id or "project:<id>" -> monotonic time Keystone did not know it
 
 
-def _action_reads():
-    return int(getattr(settings, "EVAC_AUDIT_ACTION_READS", DEFAULT_ACTION_READS))
-
-
 def _throttled(request, force):
-    interval = float(getattr(settings, "EVAC_AUDIT_SYNC_SECONDS", DEFAULT_SYNC_SECONDS))
+    interval = conf.audit_sync_seconds()
     key = client.compute_endpoint(request)
     now = time.monotonic()
     with _lock:
@@ -84,7 +78,7 @@ def sync_external(request, force=False, max_action_reads=None):
         result.skipped = True
         return result
     if max_action_reads is None:
-        max_action_reads = _action_reads()
+        max_action_reads = conf.audit_action_reads()
     newest = nova_copies.newest_update()
     since = newest - external.CLOCK_SKEW_MARGIN if newest else None
     found, _version = history_api.evacuation_migrations(request, changes_since=since)
@@ -179,7 +173,7 @@ def complete_for_display(request, records, resolve_names=True):
     yet (each at most once; at most EVAC_AUDIT_ACTION_READS) and look up Keystone names of
     users known only by id (one request each) and of projects (one request for all).
     Returns the records, refreshed. Nova/Keystone errors are logged, not raised."""
-    limit = _action_reads()
+    limit = conf.audit_action_reads()
     try:
         rows = nova_copies.unread(records, limit)
         if rows:

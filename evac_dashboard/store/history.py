@@ -5,18 +5,17 @@ Records are never edited here; retention is the only way they go, in bulk, from
 """
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import models as db_models
 from django.db import transaction
 from django.utils import timezone
 
+from evac_dashboard import conf
 from evac_dashboard.models import AuditRecord as Record
 from evac_dashboard.models import EvacuationBatch
 from evac_dashboard.models import NovaEvacuation
 from evac_dashboard.rules.history_filter import HistoryFilter, codes_matching
 from evac_dashboard.store.audit import ACTION_LABELS, ORIGIN_LABELS, OUTCOME_LABELS
 
-DEFAULT_RETENTION_DAYS = 365
 
 
 def query(history_filter=None):
@@ -108,13 +107,7 @@ def nova_evacuations_for(record):
 
 def retention_days():
     """EVAC_AUDIT_RETENTION_DAYS (default 365); None or 0 keeps records forever."""
-    days = getattr(settings, "EVAC_AUDIT_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
-    if days in (None, "", 0, "0"):
-        return None
-    days = int(days)
-    if days < 0:
-        raise ValueError("EVAC_AUDIT_RETENTION_DAYS must be positive (or 0/None: keep)")
-    return days
+    return conf.audit_retention_days()
 
 
 def retention_cutoff(days=None):
