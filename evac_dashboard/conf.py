@@ -1,11 +1,13 @@
 """Every ``EVAC_*`` setting of the plugin, read in this one module, with its default.
 
-It sits beside ``models`` at the bottom of the layers (the API layer needs its timeouts, the
+It sits beside ``models``, just above the rules (the API layer needs its timeouts, the
 store its retention, the operations their intervals), and reads Django's settings at call
 time, so a test's ``settings`` fixture or an operator's ``local_settings`` change is seen at
 once. The ``rules`` package never reads settings: it is given these values.
 """
 from django.conf import settings
+
+from evac_dashboard.rules import services
 
 # --- Nova and the other OpenStack APIs ----------------------------------------------------
 DEFAULT_NOVA_TIMEOUT = 60
@@ -14,7 +16,7 @@ DEFAULT_VERSION_CACHE_SECONDS = 300
 # --- submission ---------------------------------------------------------------------------
 DEFAULT_SUBMIT_CONCURRENCY = 8
 # --- Nova's own configuration the plugin reasons about -----------------------------------
-DEFAULT_SERVICE_DOWN_TIME = 60  # nova.conf [DEFAULT] service_down_time
+DEFAULT_SERVICE_DOWN_TIME = services.DEFAULT_SERVICE_DOWN_TIME  # Nova's own default
 # --- the progress page --------------------------------------------------------------------
 DEFAULT_POLL_SECONDS = 3
 DEFAULT_MAX_POLL_SECONDS = 30

@@ -11,6 +11,7 @@ import logging
 
 from django.utils.translation import gettext as _
 
+from evac_dashboard.operations import host_facts
 from evac_dashboard.operations import recording
 from evac_dashboard.rules import checks
 from evac_dashboard.rules import request as evac_request
@@ -77,11 +78,14 @@ def start_problems(evacuation):
 
     The forms show these as form errors; ``start`` checks them again, so no page can start
     an evacuation the others would refuse."""
-    problems = [f.message for f in checks.check_source_service(evacuation.service)
+    problems = [f.message for f in host_facts.source_findings(evacuation.service)
                 if f.level == checks.ERROR]
     target = evacuation.options.target_host or None
     problems += [f.message for f in checks.check_target_host(
         target, evacuation.source_host, evacuation.services) if f.level == checks.ERROR]
+    if target is None and not evacuation.targets:
+        problems += [f.message for f in checks.check_targets_available(
+            evacuation.services, evacuation.source_host) if f.level == checks.ERROR]
     problems += evac_request.options_not_offered(evacuation.posted or {},
                                                  evacuation.negotiated)
     if not evacuation.servers:

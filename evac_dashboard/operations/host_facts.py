@@ -7,8 +7,8 @@ every step and by the capacity preview.
 from dataclasses import dataclass
 import datetime
 
-from django.conf import settings
 
+from evac_dashboard import conf
 from evac_dashboard.api import nova
 from evac_dashboard.api import placement
 from evac_dashboard.rules import capacity
@@ -24,7 +24,7 @@ PLAN = "plan"
 
 def service_down_time():
     """Nova's ``[DEFAULT] service_down_time`` as configured for nova-api (``EVAC_SERVICE_DOWN_TIME``)."""
-    return int(getattr(settings, "EVAC_SERVICE_DOWN_TIME", svc.DEFAULT_SERVICE_DOWN_TIME))
+    return conf.service_down_time()
 
 
 def source_findings(service, now=None):

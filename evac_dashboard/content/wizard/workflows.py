@@ -46,13 +46,12 @@ class HostAction(workflows.Action):
     def get_help_text(self, extra_context=None):
         facts = self.facts
         return super().get_help_text({
-            "facts": facts, "findings": checks.check_source_service(facts.service),
-            "force_down_url": reverse("horizon:admin:evac_hosts:force_down",
+            "facts": facts, "force_down_url": reverse("horizon:admin:evac_hosts:force_down",
                                       args=[facts.host])})
 
     def clean(self):
         data = super().clean()
-        findings = checks.check_source_service(self.facts.service)
+        findings = self.facts.source_findings() + self.facts.target_findings()
         errors = [f.message for f in findings if f.level == checks.ERROR]
         if errors:
             raise forms.ValidationError(errors)

@@ -127,9 +127,12 @@ class EvacuateFormAuditTests(test.BaseAdminViewTests):
         data = {"host": "cmp1", "target_host": "", "power_state": "running",
                 "admin_pass": "", "confirm_admin_pass": "",
                 "reviewed": reviewed.sign("cmp1", servers_on("cmp1", 2, volume_backed=True))}
-        with self.assertRaises(RuntimeError):
-            self.client.post(reverse("horizon:admin:evac_hosts:evacuate_host",
-                                     args=["cmp1"]), data)
+        # Refused with its reason in the form, never a 500, and the host is released.
+        res = self.client.post(reverse("horizon:admin:evac_hosts:evacuate_host",
+                                       args=["cmp1"]), data)
+        self.assertContains(res, "could not start")
+        self.assertContains(res, "pool refused")
+        self.assertFalse(EvacuationBatch.objects.filter(active_source_host="cmp1").exists())
         record = AuditRecord.objects.get()
         self.assertEqual("failed", record.outcome)
         self.assertIn("pool refused", record.detail)

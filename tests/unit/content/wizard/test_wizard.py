@@ -230,3 +230,16 @@ class WizardConfirmTests(WizardCase):
         self.assertIn("invalid priority", html)   # web-1
         self.assertNotIn("priority 0", html)      # web-2 has none: "priority -"
         self.assertIn("priority -", html)
+
+
+class NoTargetTests(WizardCase):
+    @mock.patch.object(submission, "start")
+    def test_no_possible_target_stops_the_wizard_and_the_modal_start(self, start):
+        self.mock_service_list.return_value = [
+            self.source, factories.service("cmp2", state="down"),
+            factories.service("cmp3", forced_down=True, state="down"),
+            factories.service("cmp4", status="disabled", reason="maintenance")]
+        res = self.final_post()
+        self.assertContains(res, "No valid host")
+        self.assertFalse(models.EvacuationBatch.objects.exists())
+        start.assert_not_called()
