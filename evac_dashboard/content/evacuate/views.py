@@ -7,7 +7,7 @@ from horizon import exceptions
 from horizon import forms
 from horizon import messages
 
-from evac_dashboard.api import nova
+from evac_dashboard.operations import cloud_reads as cloud
 from evac_dashboard.content.evacuate import forms as evacuate_forms
 from evac_dashboard.content.evacuate import reviewed
 from evac_dashboard.operations import host_facts
@@ -30,12 +30,12 @@ class EvacuateView(forms.ModalFormView):
             return self._loaded
         host = self.kwargs["host"]
         try:
-            service = nova.service_get(self.request, host)
+            service = cloud.service_get(self.request, host)
             if service is None:
                 messages.error(self.request, _("There is no compute host named %s.") % host)
                 raise exceptions.Http302(HOSTS_URL)
-            services = nova.service_list(self.request)
-            negotiated = nova.negotiated_version(self.request)
+            services = cloud.service_list(self.request)
+            negotiated = cloud.negotiated_version(self.request)
             servers = (self._posted_servers() if self.request.method == "POST"
                        else self.servers_to_review(host))
         except exceptions.Http302:
@@ -113,7 +113,7 @@ class EvacuateHostView(EvacuateView):
     submit_label = _("Evacuate all instances")
 
     def servers_to_review(self, host):
-        return nova.servers_on_host(self.request, host)
+        return cloud.servers_on_host(self.request, host)
 
 
 class EvacuateInstanceView(EvacuateView):
@@ -124,7 +124,7 @@ class EvacuateInstanceView(EvacuateView):
 
     def servers_to_review(self, host):
         wanted = self.kwargs["instance_id"]
-        found = [s for s in nova.servers_on_host(self.request, host) if s["id"] == wanted]
+        found = [s for s in cloud.servers_on_host(self.request, host) if s["id"] == wanted]
         if not found:
             messages.error(self.request, _("Instance %(id)s is not on host %(host)s.")
                            % {"id": wanted, "host": host})

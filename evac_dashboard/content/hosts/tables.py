@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from horizon import tables
 
-from evac_dashboard.api import nova
+from evac_dashboard.operations import cloud_reads as cloud
 from evac_dashboard.content import display
 
 
@@ -46,7 +46,7 @@ class ForceDown(HostModalAction):
 
     def allowed(self, request, host):
         return (host.is_down and not host.forced_down
-                and nova.supports(request, "service_force_down"))
+                and cloud.supports(request, "service_force_down"))
 
 
 class ForceDownRunningHost(ForceDown):
@@ -58,7 +58,7 @@ class ForceDownRunningHost(ForceDown):
     classes = ("ajax-modal",)
 
     def allowed(self, request, host):
-        return not host.is_down and nova.supports(request, "service_force_down")
+        return not host.is_down and cloud.supports(request, "service_force_down")
 
 
 class EvacuateHost(HostModalAction):

@@ -8,7 +8,7 @@ from horizon import forms
 from horizon import messages
 from horizon import tables
 
-from evac_dashboard.api import nova
+from evac_dashboard.operations import cloud_reads as cloud
 from evac_dashboard.content.hosts import forms as host_forms
 from evac_dashboard.content.hosts import tables as host_tables
 from evac_dashboard.rules import hosts as host_model
@@ -21,8 +21,8 @@ class IndexView(tables.DataTableView):
 
     def get_data(self):
         try:
-            services = nova.service_list(self.request)
-            hypervisors, servers_listed = nova.hypervisor_list(self.request)
+            services = cloud.service_list(self.request)
+            hypervisors, servers_listed = cloud.hypervisor_list(self.request)
         except Exception:
             exceptions.handle(self.request, _("Unable to retrieve compute hosts from Nova."))
             return []
@@ -33,7 +33,7 @@ class IndexView(tables.DataTableView):
         hosts = context["table"].data
         context["down_count"] = sum(1 for host in hosts if host.is_down)
         try:
-            context["microversion"] = ".".join(map(str, nova.negotiated_version(self.request)))
+            context["microversion"] = ".".join(map(str, cloud.negotiated_version(self.request)))
         except Exception:
             context["microversion"] = None
         return context
@@ -49,7 +49,7 @@ class DetailView(tables.DataTableView):
         if not hasattr(self, "_host_row"):
             name = self.kwargs["host"]
             try:
-                service = nova.service_get(self.request, name)
+                service = cloud.service_get(self.request, name)
             except Exception:
                 exceptions.handle(self.request, _("Unable to retrieve host %s.") % name,
                                   redirect=self.redirect_url)
@@ -63,13 +63,13 @@ class DetailView(tables.DataTableView):
         host = self._host()
         self.table.show_source_host(host)
         try:
-            servers = nova.servers_on_host(self.request, host.host)
+            servers = cloud.servers_on_host(self.request, host.host)
         except Exception:
             exceptions.handle(self.request,
                               _("Unable to retrieve the instances on %s.") % host.host)
             return []
         try:
-            projects = nova.project_names(self.request)
+            projects = cloud.project_names(self.request)
         except Exception:
             projects = {}
             exceptions.handle(self.request, _("Unable to retrieve project names."))
@@ -97,7 +97,7 @@ class HostServiceView(forms.ModalFormView):
         if not hasattr(self, "_service_dict"):
             name = self.kwargs["host"]
             try:
-                self._service_dict = nova.service_get(self.request, name)
+                self._service_dict = cloud.service_get(self.request, name)
             except Exception:
                 exceptions.handle(self.request, _("Unable to retrieve host %s.") % name,
                                   redirect=self.success_url)
