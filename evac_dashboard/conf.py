@@ -7,10 +7,11 @@ once. The ``rules`` package never reads settings: it is given these values.
 """
 from django.conf import settings
 
+from evac_dashboard.rules import server_changes
 from evac_dashboard.rules import services
 
 # --- Nova and the other OpenStack APIs ----------------------------------------------------
-DEFAULT_NOVA_TIMEOUT = 60
+DEFAULT_NOVA_TIMEOUT = 30
 DEFAULT_CONNECT_RETRIES = 2
 DEFAULT_VERSION_CACHE_SECONDS = 300
 # --- submission ---------------------------------------------------------------------------
@@ -22,8 +23,8 @@ DEFAULT_POLL_SECONDS = 3
 DEFAULT_MAX_POLL_SECONDS = 30
 DEFAULT_PROGRESS_CACHE_SECONDS = 2
 DEFAULT_SUBMITTING_SERVERS_SECONDS = 10
-DEFAULT_CHANGES_OVERLAP_SECONDS = 10
-DEFAULT_FULL_READ_SECONDS = 120
+DEFAULT_CHANGES_OVERLAP_SECONDS = int(server_changes.DEFAULT_OVERLAP.total_seconds())
+DEFAULT_FULL_READ_SECONDS = server_changes.DEFAULT_FULL_READ_SECONDS
 DEFAULT_RESUME_STALE_SECONDS = 90
 # --- the audit log ------------------------------------------------------------------------
 DEFAULT_AUDIT_RETENTION_DAYS = 365

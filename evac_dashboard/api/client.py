@@ -13,7 +13,6 @@ own ``openstack_dashboard.api.nova``. Two differences that matter for evacuation
 import threading
 import time
 
-from django.conf import settings
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 import novaclient as novaclient_package
@@ -23,11 +22,9 @@ from novaclient import exceptions as nova_exceptions
 from horizon.utils import memoized
 from openstack_dashboard.api import base
 
+from evac_dashboard import conf
 from evac_dashboard.rules import microversions
 
-DEFAULT_VERSION_CACHE_SECONDS = 300
-DEFAULT_TIMEOUT = 30
-DEFAULT_CONNECT_RETRIES = 2
 
 
 
@@ -45,18 +42,14 @@ _version_cache = {}
 _version_lock = threading.Lock()
 
 
-def setting(name, default):
-    return getattr(settings, name, default)
-
-
 def compute_endpoint(request):
     return base.url_for(request, "compute")
 
 
 def _verify():
-    if setting("OPENSTACK_SSL_NO_VERIFY", False):
+    if conf.value("OPENSTACK_SSL_NO_VERIFY", False):
         return False
-    return setting("OPENSTACK_SSL_CACERT", None) or True
+    return conf.value("OPENSTACK_SSL_CACERT", None) or True
 
 
 @memoized.memoized
@@ -72,16 +65,16 @@ def novaclient(request, version=None, write=False):
     """A novaclient for this request's token at ``version`` (default: negotiated)."""
     if version is None:
         version = negotiated_version(request)
-    retries = 0 if write else setting("EVAC_NOVA_CONNECT_RETRIES", DEFAULT_CONNECT_RETRIES)
+    retries = 0 if write else conf.nova_connect_retries()
     return _cached_client(request.user.token.id, compute_endpoint(request),
                           microversions.to_string(version), _verify(), retries,
-                          setting("EVAC_NOVA_TIMEOUT", DEFAULT_TIMEOUT))
+                          conf.nova_timeout())
 
 
 def server_version_range(request):
     """(minimum, maximum) compute microversions of the cloud, cached per endpoint."""
     endpoint = compute_endpoint(request)
-    ttl = setting("EVAC_VERSION_CACHE_SECONDS", DEFAULT_VERSION_CACHE_SECONDS)
+    ttl = conf.version_cache_seconds()
     now = time.monotonic()
     with _version_lock:
         cached = _version_cache.get(endpoint)
@@ -108,7 +101,7 @@ def negotiated_version(request):
     minimum, maximum = server_version_range(request)
     try:
         return microversions.negotiate(minimum, maximum, novaclient_max_version(),
-                                       setting("EVAC_NOVA_MICROVERSION", None))
+                                       conf.nova_microversion())
     except ValueError as error:
         raise ConfigurationError(str(error)) from None
 

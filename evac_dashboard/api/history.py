@@ -9,6 +9,7 @@ from urllib import parse
 
 from openstack_dashboard.contrib.developer.profiler import api as profiler
 
+from evac_dashboard import conf
 from evac_dashboard.api import client
 from evac_dashboard.api import nova
 from evac_dashboard.rules import external
@@ -108,7 +109,7 @@ def known_microversion(request):
         minimum, maximum = cached[1]
         return microversions.to_string(microversions.negotiate(
             minimum, maximum, client.novaclient_max_version(),
-            client.setting("EVAC_NOVA_MICROVERSION", None)))
+            conf.nova_microversion()))
     except Exception:
         return None
 

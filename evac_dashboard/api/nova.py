@@ -10,8 +10,9 @@ from openstack_dashboard.contrib.developer.profiler import api as profiler
 
 from evac_dashboard.api import client
 from evac_dashboard.rules import microversions
+from evac_dashboard.rules import services
 
-COMPUTE_BINARY = "nova-compute"
+COMPUTE_BINARY = services.COMPUTE_BINARY
 PAGE_SIZE = 1000
 
 

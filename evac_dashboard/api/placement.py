@@ -13,6 +13,7 @@ from keystoneauth1 import token_endpoint
 from openstack_dashboard.api import base
 from openstack_dashboard.contrib.developer.profiler import api as profiler
 
+from evac_dashboard import conf
 from evac_dashboard.api import client
 
 PLACEMENT_VERSION = "placement 1.17"
@@ -23,12 +24,11 @@ def _adapter(request):
     endpoint = base.url_for(request, "placement")
     session = ks_session.Session(
         auth=token_endpoint.Token(endpoint, request.user.token.id), verify=client._verify(),
-        timeout=client.setting("EVAC_NOVA_TIMEOUT", client.DEFAULT_TIMEOUT))
+        timeout=conf.nova_timeout())
     return adapter.Adapter(session, endpoint_override=endpoint,
                            default_microversion=PLACEMENT_VERSION.split()[1],
                            service_type="placement",
-                           connect_retries=client.setting("EVAC_NOVA_CONNECT_RETRIES",
-                                                          client.DEFAULT_CONNECT_RETRIES))
+                           connect_retries=conf.nova_connect_retries())
 
 
 def _get(placement, path):

@@ -78,14 +78,13 @@ def start_problems(evacuation):
 
     The forms show these as form errors; ``start`` checks them again, so no page can start
     an evacuation the others would refuse."""
-    problems = [f.message for f in host_facts.source_findings(evacuation.service)
-                if f.level == checks.ERROR]
-    target = evacuation.options.target_host or None
-    problems += [f.message for f in checks.check_target_host(
-        target, evacuation.source_host, evacuation.services) if f.level == checks.ERROR]
-    if target is None and not evacuation.targets:
-        problems += [f.message for f in checks.check_targets_available(
-            evacuation.services, evacuation.source_host) if f.level == checks.ERROR]
+    # A capacity plan names a host per server: "no host could take them" does not apply.
+    findings = checks.preflight(
+        evacuation.service, evacuation.servers,
+        target_host=evacuation.options.target_host or None,
+        services=() if evacuation.targets else evacuation.services,
+        service_down_time=host_facts.service_down_time())
+    problems = [f.message for f in findings if f.level == checks.ERROR]
     problems += evac_request.options_not_offered(evacuation.posted or {},
                                                  evacuation.negotiated)
     if not evacuation.servers:

@@ -6,9 +6,9 @@ import logging
 import threading
 import time
 
-from django.conf import settings
 from django.utils import timezone
 
+from evac_dashboard import conf
 from evac_dashboard.api import client
 from evac_dashboard.api import progress as progress_api
 from evac_dashboard.models import EvacuationBatch as Batch
@@ -21,37 +21,22 @@ from evac_dashboard.rules import services as svc
 LOG = logging.getLogger(__name__)
 
 # --- numbers the page, its script and the benchmark use -----------------------------------
-# Seconds between polls while something changes; the script doubles the wait after each
-# poll that changed nothing, up to the maximum, and starts again at the default on change.
-DEFAULT_POLL_INTERVAL_SECONDS = 3
-MAX_POLL_INTERVAL_SECONDS = 30
+# The intervals, cache times and read periods are settings (``evac_dashboard.conf``:
+# EVAC_PROGRESS_POLL_SECONDS, _MAX_POLL_SECONDS, _CACHE_SECONDS, _SUBMITTING_SERVERS_SECONDS,
+# _CHANGES_OVERLAP_SECONDS, _FULL_READ_SECONDS). While a batch's evacuate calls are being
+# sent, a poll re-reads only the evacuation records and reuses servers read a moment ago:
+# on a busy nova-api, ``/servers/detail`` for a host's worth of servers costs about a second
+# and competes with the evacuate calls themselves (measured by ``make bench``).
+DEFAULT_POLL_INTERVAL_SECONDS = conf.DEFAULT_POLL_SECONDS
+MAX_POLL_INTERVAL_SECONDS = conf.DEFAULT_MAX_POLL_SECONDS
+# The script doubles the wait after each poll that changed nothing, up to the maximum.
 BACKOFF_FACTOR = 2
-# Nova requests per poll of the JSON endpoint, whatever the number of items: one
-# /os-migrations and one /servers/detail (each one more per further page of 1000 records).
+# Nova requests per poll, whatever the number of items: one /os-migrations and one
+# /servers/detail (each one more per further page of 1000 records).
 NOVA_CALLS_PER_POLL = 2
 # Worst case: the compute microversion is discovered again (GET /v2.1/) when its cache
-# expires (EVAC_VERSION_CACHE_SECONDS, 300 s by default).
+# expires (EVAC_VERSION_CACHE_SECONDS).
 MAX_NOVA_CALLS_PER_POLL = 3
-# Polls of the same batch within this many seconds share one Nova read (per process).
-# Setting EVAC_PROGRESS_CACHE_SECONDS; 0 turns it off.
-SNAPSHOT_CACHE_SECONDS = 2
-# While the batch's evacuate calls are being sent, a poll re-reads only the evacuation
-# records (one cheap request) and reuses the servers read up to this many seconds ago: on a
-# busy nova-api, ``/servers/detail`` for a host's worth of servers costs about a second and
-# competes with the evacuate calls themselves (measured by ``make bench``). The submission
-# states shown meanwhile come from the dashboard's own records. Setting
-# EVAC_PROGRESS_SUBMITTING_SERVERS_SECONDS; 0 reads servers on every poll.
-SUBMITTING_SERVERS_SECONDS = 10
-# Servers are read incrementally (``server_changes``): a poll asks only for servers changed
-# since the newest change seen, minus this overlap (EVAC_PROGRESS_CHANGES_OVERLAP_SECONDS),
-# and a full read since the batch began replaces the merged view at least every
-# FULL_READ_SECONDS (EVAC_PROGRESS_FULL_READ_SECONDS; 0 reads everything on every poll).
-CHANGES_OVERLAP_SECONDS = int(server_changes.DEFAULT_OVERLAP.total_seconds())
-FULL_READ_SECONDS = server_changes.DEFAULT_FULL_READ_SECONDS
-# A batch still "submitting" whose worker runs on another node (or cannot be checked) is
-# offered for resuming once nothing was written for it for this long. Setting
-# EVAC_RESUME_STALE_SECONDS. A worker on this node whose process is gone is offered at once.
-RESUME_STALE_SECONDS = 90
 # Nova's clock may differ from ours (same margin as the submission's resume check).
 SINCE_MARGIN = submission.CLOCK_SKEW_MARGIN
 
@@ -60,7 +45,7 @@ ALWAYS_PASSED = progress._ALWAYS_PASSED  # noqa: SLF001 - the one definition of 
 STOPPED = "stopped"  # shown after "done" for a server left SHUTOFF (2.95+)
 
 def _cache_seconds():
-    return float(getattr(settings, "EVAC_PROGRESS_CACHE_SECONDS", SNAPSHOT_CACHE_SECONDS))
+    return conf.progress_cache_seconds()
 
 # ------------------------------------------------------------------------- Nova reads
 
@@ -95,9 +80,9 @@ def _newest_by_instance(migrations, since):
     return {instance_id: value[1] for instance_id, value in newest.items()}
 
 
-def read_nova(request, batch, instance_ids=None, known=None, reuse_servers=False):
+def read_nova(request, batch, known=None, reuse_servers=False):
     """One ``NovaView`` for ``batch`` in ``NOVA_CALLS_PER_POLL`` requests (more only for
-    further pages). Servers are kept only for ``instance_ids`` (default: the batch's).
+    further pages). Servers are kept only for the batch's instances.
 
     ``known`` (a ``server_changes.ServerChanges`` of this batch): ask only for servers
     changed since its watermark and merge them into it; without it, a full read since the
@@ -106,10 +91,7 @@ def read_nova(request, batch, instance_ids=None, known=None, reuse_servers=False
     on (None if skipped).
     """
     since = since_for(batch)
-    if instance_ids is None:
-        instance_ids = set(Item.objects.filter(batch_id=batch.pk)
-                           .values_list("instance_id", flat=True))
-    wanted = set(instance_ids)
+    wanted = set(Item.objects.filter(batch_id=batch.pk).values_list("instance_id", flat=True))
     migrations = progress_api.evacuations_since(request, batch.source_host, since)
     calls = 1
     changes = None
@@ -140,17 +122,15 @@ _key_locks = {}
 
 
 def _submitting_servers_seconds():
-    return float(getattr(settings, "EVAC_PROGRESS_SUBMITTING_SERVERS_SECONDS",
-                         SUBMITTING_SERVERS_SECONDS))
+    return conf.submitting_servers_seconds()
 
 
 def _full_read_seconds():
-    return float(getattr(settings, "EVAC_PROGRESS_FULL_READ_SECONDS", FULL_READ_SECONDS))
+    return conf.full_read_seconds()
 
 
 def _changes_overlap():
-    return datetime.timedelta(seconds=float(getattr(
-        settings, "EVAC_PROGRESS_CHANGES_OVERLAP_SECONDS", CHANGES_OVERLAP_SECONDS)))
+    return datetime.timedelta(seconds=conf.changes_overlap_seconds())
 
 
 def _known_servers(key, now):
@@ -207,6 +187,9 @@ def cached_read(request, batch, fresh=False):
             keep = max(_submitting_servers_seconds(), _full_read_seconds(), ttl) + 60
             for old in [k for k, v in _servers_seen.items() if now - v.read_at > keep]:
                 _servers_seen.pop(old, None)
+            for idle in [k for k in _key_locks if k not in _servers_seen and k not in _cache
+                         and k != key]:
+                _key_locks.pop(idle, None)  # one lock per batch polled lately, not ever
         return view
 
 

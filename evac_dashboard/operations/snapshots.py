@@ -28,11 +28,11 @@ from dataclasses import dataclass
 import datetime
 import logging
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from evac_dashboard.api import nova
+from evac_dashboard import conf
 from evac_dashboard.models import EvacuationBatch as Batch
 from evac_dashboard.models import EvacuationItem as Item
 from evac_dashboard.rules import errors
@@ -51,13 +51,12 @@ LOG = logging.getLogger(__name__)
 
 def poll_interval():
     """Seconds between polls while things change (setting EVAC_PROGRESS_POLL_SECONDS)."""
-    return int(getattr(settings, "EVAC_PROGRESS_POLL_SECONDS", DEFAULT_POLL_INTERVAL_SECONDS))
+    return conf.poll_seconds()
 
 
 def max_poll_interval():
     """The longest wait after polls that changed nothing (EVAC_PROGRESS_MAX_POLL_SECONDS)."""
-    return max(poll_interval(), int(getattr(settings, "EVAC_PROGRESS_MAX_POLL_SECONDS",
-                                            MAX_POLL_INTERVAL_SECONDS)))
+    return conf.max_poll_seconds()
 
 def project_names(request):
     """``{project id: name}``; empty when Keystone cannot list them (IDs are shown)."""

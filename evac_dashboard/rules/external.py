@@ -29,6 +29,7 @@ margin). External migrations need their action anyway, for the user and request 
 from dataclasses import dataclass
 from datetime import timedelta
 
+from evac_dashboard.rules import progress
 from evac_dashboard.rules import services as svc
 
 # How far Nova's clock and the dashboard's may differ: the matching window, the instance
@@ -45,8 +46,8 @@ RULE_REQUEST_ID = "request_id"
 RULE_WINDOW = "window"
 
 # Nova's evacuation migration statuses (reference §3.3).
-DONE_STATUSES = ("done", "completed")
-FAILED_STATUSES = ("error", "failed")
+DONE_STATUSES = progress.MIGRATION_SUCCEEDED
+FAILED_STATUSES = progress.MIGRATION_FAILED
 
 SENT_STATES = ("submitting", "submitted")
 

@@ -140,7 +140,3 @@ def negotiate(server_minimum, server_maximum, client_maximum, override=None):
                             to_string(client_maximum)))
     return ceiling
 
-
-def features_at(version):
-    """Names of the features available at ``version`` (for display and debugging)."""
-    return sorted(name for name, feature in FEATURES.items() if feature.available_at(version))

@@ -62,8 +62,3 @@ def test_best_version_for_hypervisor_usage_with_servers():
     assert mv.best_version((2, 60), wanted) == (2, 60)
     assert mv.best_version((2, 40), wanted) is None  # with_servers needs 2.53
 
-
-def test_features_at_lists_what_exists():
-    at_213 = mv.features_at("2.13")
-    assert "evacuate_shared_storage_flag" in at_213 and "service_force_down" in at_213
-    assert "evacuate_force" not in at_213
