@@ -35,6 +35,12 @@ ALLOWED_HOSTS = os.environ.get("EVAC_ALLOWED_HOSTS", "127.0.0.1,localhost").spli
 OPENSTACK_KEYSTONE_URL = (os.environ.get("EVAC_KEYSTONE_URL") or CLOUD.get("auth_url")
                           or "http://127.0.0.1:5000/v3")
 OPENSTACK_KEYSTONE_DEFAULT_DOMAIN = "Default"
+# Nova's service_down_time as the cloud has it: the local cloud's 20 s when the dashboard
+# runs against it, else Nova's default.
+EVAC_SERVICE_DOWN_TIME = int(os.environ.get("EVAC_SERVICE_DOWN_TIME") or (
+    (CLOUD.get("nova") or {}).get("service_down_time", 60)
+    if not os.environ.get("EVAC_KEYSTONE_URL") or os.environ.get("EVAC_KEYSTONE_URL")
+    == CLOUD.get("auth_url") else 60))
 OPENSTACK_KEYSTONE_DEFAULT_ROLE = "member"
 
 from horizon.utils import secret_key as _secret_key  # noqa: E402
