@@ -176,7 +176,7 @@ class EvacuationItem(models.Model):
 # ``evac_dashboard.store.audit`` *before* Nova is called and completed after, so a crash in
 # between leaves a ``pending`` record rather than none. Records made by the panel have
 # origin ``panel``; evacuations Nova knows about that the panel did not make (CLI, Masakari,
-# scripts) are copied in with origin ``external`` (see ``evacuation.external``).
+# scripts) are copied in with origin ``external`` (``operations.external_sync``, matched by ``rules.external``).
 #
 # Nothing in the UI edits or deletes a record. A record's own ``delete()`` refuses; the
 # retention command (``manage.py evac_prune_audit``, setting EVAC_AUDIT_RETENTION_DAYS)

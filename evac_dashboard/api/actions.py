@@ -86,7 +86,7 @@ def _send(nova_client, method, url, body, log=True):
 @_trace_without_arguments
 def evacuate(request, server_id, evacuate_request):
     """Send one evacuate: ``POST /servers/{id}/action`` with ``evacuate_request``'s body at its
-    microversion, exactly as ``evacuation.request.build_request`` made it.
+    microversion, exactly as ``rules.request.build_request`` made it.
 
     Returns an ``EvacuateResult``; Nova's refusals raise novaclient exceptions (see
     ``advice_for``).

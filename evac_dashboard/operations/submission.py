@@ -5,7 +5,7 @@ returns: the view redirects at once, however many instances the host holds. Work
 evacuate each, at most ``batch.concurrency`` at a time (setting EVAC_SUBMIT_CONCURRENCY), in
 the batch's item order, which is restart-priority order. Each item is written before its
 call (``submitting``) and as soon as Nova answers (``submitted`` with the request ID, or
-``submit_failed`` with the advice from ``evacuation.errors``), so after a crash the database
+``submit_failed`` with the advice from ``rules.errors``), so after a crash the database
 says which calls were made and which may have been in flight.
 
 Resuming (a batch that already started once) first asks Nova, in one request, which

@@ -261,7 +261,7 @@ def cancel_pending_items(batch_id):
 
 
 # ------------------------------------------------------------- retry, cancel, resume
-# Added for the progress page (content/batches, evacuation/tracking).
+# Added for the progress page (content/batches, operations/evacuations).
 
 @_serialized_on_sqlite
 def cancel_items(batch_id, item_ids):

@@ -1,7 +1,7 @@
 """Evacuate one instance, or every instance of a host: options shown only where they exist.
 
 The options a cloud offers depend on the negotiated microversion
-(``evacuation.request.options_available``): the shared-storage flag below 2.14, force from
+(``rules.request.options_available``): the shared-storage flag below 2.14, force from
 2.29 to 2.67, and the power-state choice from 2.95. Submitting stores a batch and starts the
 submission in the background, then sends the browser to the batch's page at once.
 """
