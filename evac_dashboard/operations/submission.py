@@ -164,10 +164,15 @@ def start(batch, credentials, password=None, executor=None):
     if batch.password_set and not password:
         raise PasswordRequired("Batch %s was started with an admin password; enter it again "
                                "to resume it." % batch.pk)
-    resumed = batch.started_at is not None
+    return _run(batch, lambda: batches.claim(batch, worker_name()), credentials, password,
+                executor, resumed=batch.started_at is not None)
+
+
+def _run(batch, claim, credentials, password, executor, resumed):
+    """Take the batch's lease, ``claim()`` it in the database, start sending."""
     lease = _lease_for(batch)
     try:
-        batch = batches.claim(batch, worker_name())
+        batch = claim()
     except BaseException:
         lease.release()
         raise
@@ -387,15 +392,5 @@ def start_retry(batch, expected, credentials, password=None, executor=None):
     if batch.password_set and not password:
         raise PasswordRequired("Batch %s was started with an admin password; enter it again "
                                "to retry it." % batch.pk)
-    lease = _lease_for(batch)
-    try:
-        batch, _count = batches.reopen_for_retry(batch, expected, worker_name())
-    except BaseException:
-        lease.release()
-        raise
-    submission = Submission(batch, credentials, password, executor or _pool(batch),
-                            owns_executor=executor is None, resumed=False, lease=lease)
-    with _running_lock:
-        _running[str(batch.pk)] = submission
-    submission.begin()
-    return submission
+    return _run(batch, lambda: batches.reopen_for_retry(batch, expected, worker_name())[0],
+                credentials, password, executor, resumed=False)
