@@ -2,7 +2,7 @@ from evac_dashboard.rules import capacity
 from evac_dashboard.rules import weighing
 from evac_dashboard.rules.capacity import Host, Need, free_capacity, plan
 
-from tests.unit.evacuation.factories import server
+from tests.unit.factories import rule_server as server
 
 
 def inventory(total, reserved=0, ratio=1.0, min_unit=1, max_unit=None, step_size=1):

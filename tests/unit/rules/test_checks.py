@@ -2,7 +2,7 @@ from datetime import datetime, timezone
 
 from evac_dashboard.rules import checks
 
-from tests.unit.evacuation.factories import SOURCE, migration, server, service
+from tests.unit.factories import SOURCE, rule_migration as migration, rule_server as server, rule_service as service
 
 NOW = datetime(2026, 11, 23, 3, 5, 30, tzinfo=timezone.utc)
 

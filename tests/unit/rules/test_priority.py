@@ -3,7 +3,7 @@ import pytest
 from evac_dashboard.rules.priority import (
     invalid_priorities, restart_priority, submission_order)
 
-from .factories import server
+from tests.unit.factories import rule_server as server
 
 
 def with_priority(name, value):

@@ -3,7 +3,7 @@ import pytest
 from evac_dashboard.rules import progress
 from evac_dashboard.rules.progress import Progress, derive, stages_seen, summarize
 
-from .factories import SOURCE, migration, server
+from tests.unit.factories import SOURCE, rule_migration as migration, rule_server as server
 
 SUBMITTED = "submitted"
 FAULT = {"code": 500, "created": "2026-11-23T03:10:05Z",
