@@ -55,9 +55,9 @@ def _case():
     from evac_dashboard.rules import request as evac_request
     from evac_dashboard.store import batches
     from tests.browser import chromium
-    from tests.unit.batches.fakes import fake_request, servers_on
-    from tests.unit.batches.test_batches import ADMIN
-    from tests.unit.progress.fakes import EvacuatingFakeNova
+    from tests.unit.fakes.nova import fake_request
+    from tests.unit.factories import ADMIN, servers_on
+    from tests.unit.fakes.evacuating_nova import EvacuatingFakeNova
 
     options = _options()
     sizes = [int(s) for s in options.sizes.split(",") if s]

@@ -20,7 +20,7 @@ from evac_dashboard.store import batches
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.models import AuditRecord, EvacuationItem
 from tests.browser import chromium
-from tests.unit.batches.fakes import servers_on
+from tests.unit.factories import servers_on
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not chromium.available(), reason="needs Debian chromium")]

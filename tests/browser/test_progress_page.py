@@ -23,9 +23,9 @@ from evac_dashboard.rules import request as evac_request
 from evac_dashboard.operations import submission
 from evac_dashboard.operations import progress_reads
 from tests.browser import chromium
-from tests.unit.batches.fakes import fake_request, servers_on, still_in_use
-from tests.unit.batches.test_batches import ADMIN
-from tests.unit.progress.fakes import EvacuatingFakeNova
+from tests.unit.fakes.nova import fake_request, still_in_use
+from tests.unit.factories import ADMIN, servers_on
+from tests.unit.fakes.evacuating_nova import EvacuatingFakeNova
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not chromium.available(), reason="needs Debian chromium")]

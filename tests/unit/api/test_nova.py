@@ -4,17 +4,12 @@ import pytest
 from evac_dashboard.api import client
 from evac_dashboard.api import nova
 from tests.unit import factories
-from tests.unit.fakenova import FakeNova, fake_request
+from tests.unit.fakes.nova import FakeNova, fake_request, running
 
 
 @pytest.fixture
 def fake_nova(settings):
-    settings.EVAC_NOVA_MICROVERSION = None
-    client.forget_versions()
-    server = FakeNova().start()
-    yield server
-    server.stop()
-    client.forget_versions()
+    yield from running(settings, FakeNova())
 
 
 def _cloud_with_hosts(fake, count, servers_per_host=2):

@@ -2,7 +2,7 @@
 import pytest
 
 from evac_dashboard.api import placement
-from tests.unit.fakenova import FakeNova, fake_request
+from tests.unit.fakes.nova import FakeNova, fake_request
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The fake Nova of the history tests: ``WritableFakeNova`` plus instance actions and
-Nova-like evacuation bookkeeping. ``running(settings)`` is the body of the tests'
-``fake_nova`` fixture (``yield from history_nova.running(settings)``).
+Nova-like evacuation bookkeeping (its migrations and actions: ``tests.unit.factories``).
+``running(settings)`` is the body of the tests' ``fake_nova`` fixture
+(``yield from history_nova.running(settings)``).
 
 * ``GET /servers/{id}/os-instance-actions``: ``actions[id]`` (newest first), counted in
   ``action_reads``.
@@ -9,43 +10,13 @@ Nova-like evacuation bookkeeping. ``running(settings)`` is the body of the tests
   id of the answer, by ``acting_user``.
 """
 from datetime import datetime, timezone
-import itertools
-import uuid
 
-from evac_dashboard.api import client
 from evac_dashboard.operations import external_sync
-from tests.unit.batches.fakes import WritableFakeNova
-
-_ids = itertools.count(1000)
-
-
-def nova_time(when=None):
-    when = when or datetime.now(timezone.utc)
-    return when.astimezone(timezone.utc).replace(tzinfo=None).isoformat(
-        timespec="microseconds")
+from tests.unit.factories import action, migration
+from tests.unit.fakes import nova
 
 
-def migration(instance_id, source="cmp1", dest="cmp2", status="done", created=None,
-              user_id=None, project_id=None):
-    stamp = nova_time(created)
-    item = {"id": next(_ids), "uuid": str(uuid.uuid4()), "instance_uuid": instance_id,
-            "source_compute": source, "dest_compute": dest, "status": status,
-            "migration_type": "evacuation", "created_at": stamp, "updated_at": stamp}
-    if user_id:
-        item.update(user_id=user_id, project_id=project_id or "proj-ops")
-    return item
-
-
-def action(instance_id, request_id=None, user_id="cli-user", created=None,
-           project_id="proj-ops"):
-    stamp = nova_time(created)
-    return {"action": "evacuate", "instance_uuid": instance_id,
-            "request_id": request_id or "req-" + str(uuid.uuid4()), "user_id": user_id,
-            "project_id": project_id, "start_time": stamp, "updated_at": stamp,
-            "message": None}
-
-
-class AuditFakeNova(WritableFakeNova):
+class AuditFakeNova(nova.WritableFakeNova):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.actions = {}          # server id -> [action dicts], newest first
@@ -82,13 +53,5 @@ class AuditFakeNova(WritableFakeNova):
 
 def running(settings):
     """Start an ``AuditFakeNova`` with the history's throttles off; yields it, then stops it."""
-    settings.EVAC_NOVA_MICROVERSION = None
     settings.EVAC_AUDIT_SYNC_SECONDS = 0
-    client.forget_versions()
-    external_sync.forget_sync_times()
-    server = AuditFakeNova().start()
-    yield server
-    if server.gate is not None:
-        server.gate.set()
-    server.stop()
-    client.forget_versions()
+    yield from nova.running(settings, AuditFakeNova(), forget=(external_sync.forget_sync_times,))

@@ -12,8 +12,8 @@ from evac_dashboard.rules import external
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.models import AuditRecord, NovaEvacuation
 from tests.unit.fakes import history_nova
-from tests.unit.fakes.history_nova import migration as nova_migration
-from tests.unit.batches.fakes import fake_request, servers_on
+from tests.unit.factories import migration as nova_migration, servers_on
+from tests.unit.fakes.nova import fake_request
 
 ADMIN = batches.Initiator("admin-id", "admin", "p-admin", "admin")
 

@@ -24,7 +24,8 @@ from evac_dashboard.content.history import export
 from evac_dashboard.operations import submission
 from evac_dashboard.models import AuditRecord, EvacuationBatch
 from tests.unit import factories
-from tests.unit.batches.fakes import fake_request, servers_on
+from tests.unit.fakes.nova import fake_request
+from tests.unit.factories import servers_on
 from tests.unit.fakes import history_nova
 
 PASSWORD = "Zq7-Unique-Evac-Password-4411"

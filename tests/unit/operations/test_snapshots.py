@@ -14,9 +14,9 @@ from evac_dashboard.operations import submission
 from evac_dashboard.operations import progress_reads
 from evac_dashboard.operations import snapshots
 from evac_dashboard.models import EvacuationBatch, EvacuationItem
-from tests.unit.batches.fakes import fake_request, servers_on, still_in_use
-from tests.unit.batches.test_batches import ADMIN
-from tests.unit.progress.fakes import SEQUENCE
+from tests.unit.fakes.nova import fake_request, still_in_use
+from tests.unit.factories import ADMIN, servers_on
+from tests.unit.fakes.evacuating_nova import SEQUENCE
 
 pytestmark = pytest.mark.django_db
 

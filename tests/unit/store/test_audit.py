@@ -6,7 +6,8 @@ from evac_dashboard.store import batches
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.operations import submission
 from evac_dashboard.models import AuditRecord, EvacuationBatch, EvacuationItem
-from tests.unit.batches.fakes import fake_request, servers_on, still_in_use
+from tests.unit.fakes.nova import fake_request, still_in_use
+from tests.unit.factories import servers_on
 
 ADMIN = batches.Initiator("u-admin", "admin", "p-admin", "admin")
 pytestmark = pytest.mark.django_db

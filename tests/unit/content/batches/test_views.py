@@ -26,10 +26,10 @@ from evac_dashboard.rules import request as evac_request
 from evac_dashboard.operations import submission
 from evac_dashboard.operations import progress_reads
 from evac_dashboard.operations import snapshots
-from tests.unit.batches.fakes import servers_on, still_in_use
+from tests.unit.factories import ADMIN, servers_on
+from tests.unit.fakes.nova import still_in_use
 from tests.unit.content.batches.rowhtml import rows_of
-from tests.unit.batches.test_batches import ADMIN
-from tests.unit.progress.fakes import EvacuatingFakeNova
+from tests.unit.fakes.evacuating_nova import EvacuatingFakeNova
 
 INDEX_URL = reverse("horizon:admin:evac_batches:index")
 
@@ -83,7 +83,7 @@ class FakeNovaViewTests(test.BaseAdminViewTests):
         return batch
 
     def _creds_request(self):
-        from tests.unit.batches.fakes import fake_request
+        from tests.unit.fakes.nova import fake_request
         return fake_request(self.nova.endpoint)
 
     def poll(self, batch, since=None):

@@ -16,7 +16,7 @@ from evac_dashboard.api import history as history_api
 from evac_dashboard.store import batches
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.models import AuditRecord, EvacuationItem
-from tests.unit.batches.fakes import servers_on
+from tests.unit.factories import servers_on
 
 INDEX_URL = reverse("horizon:admin:evac_history:index")
 EXPORT_URL = reverse("horizon:admin:evac_history:export")

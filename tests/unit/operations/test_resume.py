@@ -27,8 +27,8 @@ from evac_dashboard.operations import leases
 from evac_dashboard.operations import liveness
 from evac_dashboard.operations import snapshots
 from evac_dashboard.models import EvacuationBatch, EvacuationItem
-from tests.unit.batches.fakes import fake_request, servers_on
-from tests.unit.batches.test_batches import ADMIN
+from tests.unit.fakes.nova import fake_request
+from tests.unit.factories import ADMIN, servers_on
 
 pytestmark = pytest.mark.django_db
 

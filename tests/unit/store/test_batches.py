@@ -11,9 +11,7 @@ from evac_dashboard.rules import errors
 from evac_dashboard.rules.request import EvacuateOptions
 from evac_dashboard.models import EvacuationBatch, EvacuationItem
 from tests.unit import factories
-from tests.unit.batches.fakes import servers_on
-
-ADMIN = batches.Initiator("u-1", "admin", "p-1", "admin-project")
+from tests.unit.factories import ADMIN, servers_on
 
 
 def new_batch(host="cmp1", servers=None, options=None, **kwargs):

@@ -7,9 +7,17 @@ import pytest
 from evac_dashboard.api import actions
 from evac_dashboard.rules import request as evac_request
 from tests.unit import factories
-from tests.unit.batches.fakes import fake_request, migration
+from tests.unit.fakes import nova
+from tests.unit.fakes.nova import fake_request
+from tests.unit.factories import migration
 
 SERVER_ID = "0b0a8b6e-3a4c-4a7e-9f53-2f1c4c9b7d11"
+
+
+@pytest.fixture
+def fake_nova(settings):
+    """This module's fake Nova: ``WritableFakeNova`` (the history tests' is ``AuditFakeNova``)."""
+    yield from nova.running(settings, nova.WritableFakeNova())
 
 
 @pytest.mark.parametrize("cloud_max, options", [

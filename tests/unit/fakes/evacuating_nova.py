@@ -1,7 +1,7 @@
 """A fake Nova that also plays evacuations forward, for the progress page's tests.
 
-``EvacuatingFakeNova`` extends the submission tests' ``WritableFakeNova`` (real HTTP, counts
-requests) with what the progress endpoint reads:
+``EvacuatingFakeNova`` extends ``nova.WritableFakeNova`` (real HTTP, counts requests) with
+what the progress endpoint reads:
 
 * ``GET /servers/detail`` honours ``all_tenants`` and ``changes-since`` (servers whose
   ``updated`` is at or after it, deleted ones included, like Nova) and serves ``updated``
@@ -14,11 +14,10 @@ requests) with what the progress endpoint reads:
   source compute's restart (``done`` -> ``completed``).
 """
 import datetime
-import itertools
 import threading
-import uuid
 
-from tests.unit.batches.fakes import WritableFakeNova
+from tests.unit import factories
+from tests.unit.fakes.nova import WritableFakeNova
 
 # (migration status, status, task_state, host switched) after each step, from
 # shared/reference/nova-evacuate.md section 2.
@@ -30,8 +29,6 @@ SEQUENCE = (
     ("pre-migrating", "ACTIVE", None, False),   # task None *before* the host flips
     ("done", "ACTIVE", None, True),
 )
-
-_ids = itertools.count(1000)
 
 
 def nova_time(when=None):
@@ -171,11 +168,9 @@ class EvacuatingFakeNova(WritableFakeNova):
             with self.lock:
                 server = self.server(server_id)
                 now = self._now()
-                self.migrations.append({
-                    "id": next(_ids), "uuid": str(uuid.uuid4()), "instance_uuid": server_id,
-                    "source_compute": server["OS-EXT-SRV-ATTR:host"], "dest_compute": None,
-                    "status": "accepted", "migration_type": "evacuation",
-                    "created_at": now, "updated_at": now})
+                self.migrations.append(factories.migration(
+                    server_id, server["OS-EXT-SRV-ATTR:host"], now, status="accepted",
+                    dest=None))
                 self.progress_of[server_id] = 0
                 server.pop("fault", None)
                 self._apply(server_id)

@@ -12,11 +12,18 @@ from evac_dashboard.rules import request as evac_request
 from evac_dashboard.operations import submission
 from evac_dashboard.models import EvacuationBatch, EvacuationItem
 from tests.unit import factories
-from tests.unit.batches.fakes import fake_request, migration, servers_on, still_in_use
-from tests.unit.batches.test_batches import ADMIN
+from tests.unit.fakes import nova
+from tests.unit.fakes.nova import fake_request, still_in_use
+from tests.unit.factories import ADMIN, migration, servers_on
 
 WAIT = 60  # generous upper bound for background work; never a timing assertion
 PASSWORD = "Sup3r-Secret-Evac-Pw"
+
+
+@pytest.fixture
+def fake_nova(settings):
+    """This module's fake Nova: ``WritableFakeNova`` (the history tests' is ``AuditFakeNova``)."""
+    yield from nova.running(settings, nova.WritableFakeNova())
 
 
 def create(host, servers, options=None, microversion="2.94"):
