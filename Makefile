@@ -58,7 +58,7 @@ unit: system venv
 # The plugin's own records on MariaDB too (several Horizon nodes sharing one database).
 mysql: system venv cloud
 	env $$($(PYTHON) tools/mysql_test_env.py) $(PYTEST) -m "not integration and not browser" \
-	    tests/unit/batches
+	    tests/unit/store/test_batches.py tests/unit/operations/test_submission.py tests/unit/api/test_actions.py
 
 integration: system venv cloud mysql
 	$(PYTEST) -m integration tests
