@@ -16,7 +16,7 @@ from evac_dashboard.operations import recording
 from evac_dashboard.rules import checks
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.rules import servers as srv
-from evac_dashboard.models import EvacuationBatch as Batch
+from evac_dashboard.models import AuditRecord, EvacuationBatch as Batch
 from evac_dashboard.models import EvacuationItem as Item
 from evac_dashboard.operations import submission
 from evac_dashboard.rules import progress
@@ -123,7 +123,7 @@ def start(request, evacuation, executor=None):
         if running.batch_id is None:
             message += " " + _("It has just ended; submit again.")
         raise AlreadyActive(message, running.batch_id) from None
-    action = audit.HOST_EVACUATE if kind == Batch.KIND_HOST else audit.EVACUATE
+    action = AuditRecord.HOST_EVACUATE if kind == Batch.KIND_HOST else AuditRecord.EVACUATE
     try:
         record = audit.begin_batch_action(request, action, batch)
     except Exception as error:
@@ -138,7 +138,7 @@ def start(request, evacuation, executor=None):
         LOG.exception("Evacuation batch %s: the submission could not start", batch.pk)
         detail = recording.describe_error(error)
         _abandon(batch, "the submission could not start: %s" % detail)
-        audit.complete(record, audit.FAILED, detail=detail)
+        audit.complete(record, AuditRecord.FAILED, detail=detail)
         raise ActionRefused(_("Nothing was sent: the evacuation could not start (%s).")
                             % detail) from None
     return batch
@@ -185,18 +185,18 @@ def retry(request, batch, item_ids=None, password=None, executor=None):
         raise ActionRefused(_("Only failed instances can be retried; this one is %s.")
                             % ", ".join(sorted({known[i].progress.state for i in wanted})))
     record = audit.begin_batch_action(
-        request, audit.RETRY, batch,
+        request, AuditRecord.RETRY, batch,
         instance_ids=[item.instance_id for item in items if item.pk in expected])
     try:
         submission.start_retry(batch, expected, submission.Credentials.from_request(request),
                                password=password, executor=executor)
     except (batches.BatchAlreadyActive, batches.BatchNotStartable) as error:
-        audit.complete(record, audit.FAILED, detail=str(error))
+        audit.complete(record, AuditRecord.FAILED, detail=str(error))
         if isinstance(error, batches.BatchAlreadyActive):
             raise ActionRefused(str(error)) from None
         raise ActionRefused(_("Could not retry: %s") % error) from None
     except Exception as error:
-        audit.complete(record, audit.FAILED, detail=recording.describe_error(error))
+        audit.complete(record, AuditRecord.FAILED, detail=recording.describe_error(error))
         raise
     forget_cache()
     return len(expected)
@@ -222,7 +222,7 @@ def cancel(request, batch, item_ids=None):
     if not instance_ids:
         raise ActionRefused(_("Nothing to cancel: only instances still waiting to be sent can "
                               "be cancelled."))
-    record = audit.begin_batch_action(request, audit.CANCEL, batch, instance_ids=instance_ids)
+    record = audit.begin_batch_action(request, AuditRecord.CANCEL, batch, instance_ids=instance_ids)
     try:
         if item_ids is None:
             count = batches.cancel_pending_items(batch.pk)
@@ -231,9 +231,9 @@ def cancel(request, batch, item_ids=None):
         if batch.state == Batch.INTERRUPTED and not batches.open_item_count(batch.pk):
             batches.finish_batch(batch.pk, batch.error_message)
     except Exception as error:
-        audit.complete(record, audit.FAILED, detail=recording.describe_error(error))
+        audit.complete(record, AuditRecord.FAILED, detail=recording.describe_error(error))
         raise
-    audit.complete(record, audit.CANCELLED if count else audit.FAILED,
+    audit.complete(record, AuditRecord.CANCELLED if count else AuditRecord.FAILED,
                    detail="%d cancelled before they were sent" % count)
     if not count:
         raise ActionRefused(_("Nothing to cancel: they were sent meanwhile."))
@@ -251,7 +251,7 @@ def resume(request, batch, password=None, executor=None):
         raise ActionRefused(_("This batch was started with an admin password. Enter it again "
                               "to resume (it is never stored)."))
     record = audit.begin_batch_action(
-        request, audit.RESUME, batch, instance_ids=list(
+        request, AuditRecord.RESUME, batch, instance_ids=list(
             Item.objects.filter(batch_id=batch.pk, submit_state__in=Item.OPEN_STATES)
             .values_list("instance_id", flat=True)))
     try:
@@ -259,12 +259,12 @@ def resume(request, batch, password=None, executor=None):
                                password=password or None, executor=executor)
     except (batches.BatchAlreadyActive, batches.BatchNotStartable,
             submission.PasswordRequired) as error:
-        audit.complete(record, audit.FAILED, detail=str(error))
+        audit.complete(record, AuditRecord.FAILED, detail=str(error))
         if isinstance(error, batches.BatchNotStartable):
             raise ActionRefused(_("Could not resume: %s") % error) from None
         raise ActionRefused(str(error)) from None
     except Exception as error:
-        audit.complete(record, audit.FAILED, detail=recording.describe_error(error))
+        audit.complete(record, AuditRecord.FAILED, detail=recording.describe_error(error))
         raise
     forget_cache()
     return run

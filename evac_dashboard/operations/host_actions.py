@@ -8,10 +8,10 @@ import logging
 
 from django.utils.translation import gettext as _
 
+from evac_dashboard.models import AuditRecord
 from evac_dashboard.api import actions
 from evac_dashboard.api import nova
 from evac_dashboard.operations import recording
-from evac_dashboard.store import audit
 
 LOG = logging.getLogger(__name__)
 
@@ -55,10 +55,10 @@ def force_down(request, service, disable=False, reason=None):
     """Mark the host's nova-compute forced down (it has been fenced); optionally disable
     it so the scheduler sends nothing to it."""
     def calls():
-        with _audited(request, audit.FORCE_DOWN, service) as record:
+        with _audited(request, AuditRecord.FORCE_DOWN, service) as record:
             actions.force_down(request, service, True, record.request_ids_seen)
         if disable and service.get("status") == "enabled":
-            with _audited(request, audit.DISABLE, service, reason=reason) as record:
+            with _audited(request, AuditRecord.DISABLE, service, reason=reason) as record:
                 actions.set_service_status(request, service, False, reason or None,
                                            record.request_ids_seen)
     _run(calls)
@@ -66,7 +66,7 @@ def force_down(request, service, disable=False, reason=None):
 
 def unset_force_down(request, service):
     def calls():
-        with _audited(request, audit.UNSET_FORCE_DOWN, service) as record:
+        with _audited(request, AuditRecord.UNSET_FORCE_DOWN, service) as record:
             actions.force_down(request, service, False, record.request_ids_seen)
     _run(calls)
 
@@ -74,11 +74,11 @@ def unset_force_down(request, service):
 def set_enabled(request, service, enabled, reason=None):
     def calls():
         if enabled:
-            with _audited(request, audit.ENABLE, service) as record:
+            with _audited(request, AuditRecord.ENABLE, service) as record:
                 actions.set_service_status(request, service, True,
                                            request_ids=record.request_ids_seen)
             return
-        with _audited(request, audit.DISABLE, service, reason=reason or None) as record:
+        with _audited(request, AuditRecord.DISABLE, service, reason=reason or None) as record:
             actions.set_service_status(request, service, False, reason or None,
                                        record.request_ids_seen)
     _run(calls)

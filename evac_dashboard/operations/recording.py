@@ -3,6 +3,7 @@ with Nova's own words when it refuses (``store.audit`` keeps the records)."""
 import contextlib
 import logging
 
+from evac_dashboard.models import AuditRecord
 from evac_dashboard.api import actions
 from evac_dashboard.api import history
 from evac_dashboard.store import audit
@@ -52,10 +53,10 @@ def recorded(who, action, **fields):
     try:
         yield record
     except Exception as error:
-        _complete_quietly(record, audit.FAILED, detail=describe_error(error),
+        _complete_quietly(record, AuditRecord.FAILED, detail=describe_error(error),
                           request_ids=record.request_ids_seen + [_error_request_id(error)])
         raise
-    _complete_quietly(record, audit.SUCCEEDED, request_ids=record.request_ids_seen)
+    _complete_quietly(record, AuditRecord.SUCCEEDED, request_ids=record.request_ids_seen)
 
 
 def _complete_quietly(record, outcome, **kwargs):

@@ -24,33 +24,13 @@ from evac_dashboard.models import EvacuationItem
 
 LOG = logging.getLogger(__name__)
 
-# Actions.
-FORCE_DOWN = Record.FORCE_DOWN
-UNSET_FORCE_DOWN = Record.UNSET_FORCE_DOWN
-DISABLE = Record.DISABLE
-ENABLE = Record.ENABLE
-EVACUATE = Record.EVACUATE
-HOST_EVACUATE = Record.HOST_EVACUATE
-RETRY = Record.RETRY
-CANCEL = Record.CANCEL
-RESUME = Record.RESUME
-# Outcomes.
-PENDING = Record.PENDING
-SUCCEEDED = Record.SUCCEEDED
-ACCEPTED = Record.ACCEPTED
-PARTIAL = Record.PARTIAL
-FAILED = Record.FAILED
-INTERRUPTED = Record.INTERRUPTED
-CANCELLED = Record.CANCELLED
-IN_PROGRESS = Record.IN_PROGRESS
-
 ACTION_LABELS = dict(Record.ACTIONS)
 OUTCOME_LABELS = dict(Record.OUTCOMES)
 ORIGIN_LABELS = dict(Record.ORIGINS)
 
 # Records that a submission run completes when it ends.
-SUBMISSION_ACTIONS = (EVACUATE, HOST_EVACUATE, RETRY, RESUME)
-BATCH_ACTIONS = SUBMISSION_ACTIONS + (CANCEL,)
+SUBMISSION_ACTIONS = (Record.EVACUATE, Record.HOST_EVACUATE, Record.RETRY, Record.RESUME)
+BATCH_ACTIONS = SUBMISSION_ACTIONS + (Record.CANCEL,)
 
 
 # --------------------------------------------------------------------------- recording
@@ -140,7 +120,7 @@ def begin(who, action, *, source_host="", target_host="", instances=(), options=
 def complete(record, outcome, *, detail=None, request_ids=(), instances=None):
     """Give a pending record its outcome. A record is completed once: returns False (and
     changes nothing) when it already has one."""
-    if outcome not in OUTCOME_LABELS or outcome == PENDING:
+    if outcome not in OUTCOME_LABELS or outcome == Record.PENDING:
         raise ValueError("not a final outcome: %r" % (outcome,))
     record_id = getattr(record, "pk", record)
     current = Record.objects.filter(pk=record_id).values_list("request_ids", "detail").first()
@@ -157,7 +137,7 @@ def complete(record, outcome, *, detail=None, request_ids=(), instances=None):
     if instances is not None:
         updates["instances"] = instances
         updates["instance_count"] = len(instances)
-    done = Record.objects.filter(pk=record_id, outcome=PENDING).update(**updates) == 1
+    done = Record.objects.filter(pk=record_id, outcome=Record.PENDING).update(**updates) == 1
     if done:
         LOG.info("Audit %s: %s", record_id, outcome)
         if isinstance(record, Record):
@@ -176,11 +156,11 @@ def _batch(batch_or_id):
 def begin_batch_action(who, action, batch, instance_ids=None, detail=""):
     """Write the pending record of an action on a batch, before it is taken.
 
-    ``action``: ``EVACUATE`` or ``HOST_EVACUATE`` (a new batch), ``RETRY``, ``RESUME`` or
-    ``CANCEL``. ``instance_ids``: the instances concerned (default: every item of the
+    ``action``: ``Record.EVACUATE`` or ``Record.HOST_EVACUATE`` (a new batch), ``Record.RETRY``, ``Record.RESUME`` or
+    ``Record.CANCEL``. ``instance_ids``: the instances concerned (default: every item of the
     batch), e.g. the failed ones a retry sends again. Evacuate, host-evacuate, retry and
     resume records are completed by ``batch_submission_ended`` when the submission run ends;
-    complete a cancel record yourself (``complete(record, CANCELLED, detail=...)``).
+    complete a cancel record yourself (``complete(record, Record.CANCELLED, detail=...)``).
     """
     if action not in BATCH_ACTIONS:
         raise ValueError("not a batch action: %r" % (action,))
@@ -220,15 +200,15 @@ def batch_outcome(items):
         instances.append(entry)
     total = sum(counts.values())
     if counts["open"]:
-        outcome = INTERRUPTED
+        outcome = Record.INTERRUPTED
     elif total and counts["cancelled"] == total:
-        outcome = CANCELLED
+        outcome = Record.CANCELLED
     elif counts["refused"] and counts["sent"]:
-        outcome = PARTIAL
+        outcome = Record.PARTIAL
     elif counts["refused"] or not total:
-        outcome = FAILED
+        outcome = Record.FAILED
     else:
-        outcome = ACCEPTED
+        outcome = Record.ACCEPTED
     detail = "%d sent, %d refused, %d cancelled, %d not sent" % (
         counts["sent"], counts["refused"], counts["cancelled"], counts["open"])
     return outcome, detail, instances, request_ids
@@ -237,7 +217,7 @@ def batch_outcome(items):
 def batch_submission_ended(batch_id, problem=""):
     """Complete the batch's pending evacuate / host-evacuate / retry / resume records from
     its items. Returns the records completed."""
-    pending = list(Record.objects.filter(batch_id=batch_id, outcome=PENDING,
+    pending = list(Record.objects.filter(batch_id=batch_id, outcome=Record.PENDING,
                                          action__in=SUBMISSION_ACTIONS))
     if not pending:
         return []
@@ -259,22 +239,22 @@ def ensure_submission_record(batch, credentials=None, resumed=False):
     """Called as a submission run begins: if no pending evacuate / host-evacuate / retry /
     resume record of ``batch`` exists (the page that started the run wrote none), write one
     now, still before any evacuate is sent. Returns the record written, or None."""
-    if Record.objects.filter(batch_id=batch.pk, outcome=PENDING,
+    if Record.objects.filter(batch_id=batch.pk, outcome=Record.PENDING,
                              action__in=SUBMISSION_ACTIONS).exists():
         return None
     earlier = Record.objects.filter(batch_id=batch.pk, action__in=SUBMISSION_ACTIONS).exists()
     if resumed:
-        action = RESUME
+        action = Record.RESUME
     elif earlier:
-        action = RETRY
+        action = Record.RETRY
     else:
-        action = HOST_EVACUATE if batch.kind == EvacuationBatch.KIND_HOST else EVACUATE
+        action = Record.HOST_EVACUATE if batch.kind == EvacuationBatch.KIND_HOST else Record.EVACUATE
     user = getattr(credentials, "user", None)
     who = Who(user_id=str(getattr(user, "id", None) or batch.user_id or ""),
               user_name=getattr(user, "username", None) or batch.user_name or "",
               project_id=batch.project_id or "", project_name=batch.project_name or "")
     instance_ids = None
-    if action not in (EVACUATE, HOST_EVACUATE):
+    if action not in (Record.EVACUATE, Record.HOST_EVACUATE):
         instance_ids = list(EvacuationItem.objects.filter(
             batch_id=batch.pk, submit_state__in=EvacuationItem.OPEN_STATES)
             .values_list("instance_id", flat=True))

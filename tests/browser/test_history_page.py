@@ -41,11 +41,11 @@ def at(record, minutes_ago):
 def outage_story():
     """cmp2 dies: alice fences it and evacuates it from the panel; meanwhile someone uses
     the CLI on cmp3; later cmp2 comes back."""
-    with recording.recorded(ALICE, audit.FORCE_DOWN, source_host="cmp2",
+    with recording.recorded(ALICE, AuditRecord.FORCE_DOWN, source_host="cmp2",
                         microversion="2.96") as record:
         pass
     at(record, 50)
-    with recording.recorded(ALICE, audit.DISABLE, source_host="cmp2", microversion="2.96",
+    with recording.recorded(ALICE, AuditRecord.DISABLE, source_host="cmp2", microversion="2.96",
                         options={"reason": "fenced: PSU failure"}) as record:
         pass
     at(record, 50)
@@ -53,7 +53,7 @@ def outage_story():
     batch = batches.create_batch(
         kind="host", source_host="cmp2", servers=servers, microversion="2.94",
         options=evac_request.EvacuateOptions(admin_password="not-stored"), initiator=ALICE)
-    record = audit.begin_batch_action(ALICE, audit.HOST_EVACUATE, batch)
+    record = audit.begin_batch_action(ALICE, AuditRecord.HOST_EVACUATE, batch)
     for n, item in enumerate(EvacuationItem.objects.filter(batch=batch).order_by("position")):
         batches.mark_submitting(item.pk)
         if n == 3:
@@ -67,7 +67,7 @@ def outage_story():
     audit.batch_submission_ended(batch.pk)
     at(record, 45)
     with pytest.raises(RuntimeError):
-        with recording.recorded(ALICE, audit.UNSET_FORCE_DOWN, source_host="cmp2",
+        with recording.recorded(ALICE, AuditRecord.UNSET_FORCE_DOWN, source_host="cmp2",
                             microversion="2.96") as record:
             error = RuntimeError("Unable to force up host cmp2 as `done` evacuation "
                                  "migration records remain")

@@ -27,7 +27,6 @@ from novaclient import exceptions as nova_exc
 import pytest
 
 from evac_dashboard.operations import external_sync
-from evac_dashboard.store import audit
 from evac_dashboard.store import history
 from evac_dashboard.api import client
 from evac_dashboard.api import nova as nova_api
@@ -128,9 +127,9 @@ def test_cli_evacuation_appears_as_external_with_its_user(local_cloud, outage):
             r for r in AuditRecord.objects.filter(origin="external")
             if r.instances and r.instances[0]["id"] == server.id)
     [record] = external_sync.complete_for_display(request, [record])
-    assert record.action == audit.EVACUATE and record.is_external
+    assert record.action == AuditRecord.EVACUATE and record.is_external
     assert record.source_host == source and record.target_host not in ("", source)
-    assert record.outcome == audit.SUCCEEDED
+    assert record.outcome == AuditRecord.SUCCEEDED
     assert record.user_id == session.get_user_id()          # the admin who ran the CLI
     assert record.user_name == local_cloud.admin["username"]
     assert record.request_ids == [request_id]                # the instance action's
@@ -168,7 +167,7 @@ def test_panel_evacuation_appears_once_and_its_password_nowhere(local_cloud, out
     assert batch
 
     panel = AuditRecord.objects.get(batch_id=batch.pk)
-    assert panel.action == audit.EVACUATE and panel.outcome == audit.ACCEPTED
+    assert panel.action == AuditRecord.EVACUATE and panel.outcome == AuditRecord.ACCEPTED
     assert panel.password_set and len(panel.request_ids) == 1
     nova = local_cloud.nova(EVAC_MV)
     wait_until("panel evacuation done", evacuation_done(nova, server.id, source), 120)

@@ -33,7 +33,7 @@ def test_cli_evacuation_becomes_one_external_record_with_its_user(fake_nova):
     assert (result.new, result.external, result.actions_read) == (1, 1, 0)
     record = AuditRecord.objects.get(origin="external")
     assert record.migration_key == made["uuid"] and record.source_host == "cmp1"
-    assert record.target_host == "cmp2" and record.outcome == audit.SUCCEEDED
+    assert record.target_host == "cmp2" and record.outcome == AuditRecord.SUCCEEDED
     assert record.user_id == ""  # migration below 2.80 detail is read lazily
 
     shown = external_sync.complete_for_display(request, [record], resolve_names=False)
@@ -60,11 +60,11 @@ def test_status_changes_follow_nova(fake_nova):
     request = fake_request(fake_nova.endpoint)
     made, _action = fake_nova.add_external("srv-3", status="accepted")
     external_sync.sync_external(request)
-    assert AuditRecord.objects.get(origin="external").outcome == audit.IN_PROGRESS
+    assert AuditRecord.objects.get(origin="external").outcome == AuditRecord.IN_PROGRESS
     made["status"], made["updated_at"] = "failed", made["updated_at"] + "1"
     external_sync.sync_external(request, force=True)
     record = AuditRecord.objects.get(origin="external")
-    assert record.outcome == audit.FAILED and record.completed_at is not None
+    assert record.outcome == AuditRecord.FAILED and record.completed_at is not None
 
 
 @pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_panel_evacuation_appears_once_not_twice(fake_nova):
     batch = batches.create_batch(kind="host", source_host="cmp1", servers=servers,
                                  options=evac_request.EvacuateOptions(), microversion="2.94",
                                  initiator=ADMIN)
-    audit.begin_batch_action(ADMIN, audit.HOST_EVACUATE, batch)
+    audit.begin_batch_action(ADMIN, AuditRecord.HOST_EVACUATE, batch)
     submission.start(batch, submission.Credentials.from_request(request),
                      executor=submission.InlineExecutor())
     fake_nova.add_external("srv-elsewhere")

@@ -13,7 +13,6 @@ from openstack_dashboard.test import helpers as test
 
 from evac_dashboard.operations import external_sync
 from evac_dashboard.operations import recording
-from evac_dashboard.store import audit
 from evac_dashboard.store import batches
 from evac_dashboard.store import history
 from evac_dashboard.api import actions
@@ -173,7 +172,7 @@ def test_no_password_in_database_logs_or_csv_after_a_run_that_set_one(fake_nova,
     sent = fake_nova.evacuations()
     assert len(sent) == 3 and all(r.body["evacuate"]["adminPass"] == PASSWORD for r in sent)
     record = AuditRecord.objects.get(batch_id=batch.pk)
-    assert record.outcome == audit.ACCEPTED and len(record.request_ids) == 3
+    assert record.outcome == AuditRecord.ACCEPTED and len(record.request_ids) == 3
     assert record.password_set
     # Nova's evacuations are copied in too, then the history is exported.
     fake_nova.add_external("srv-cli")
@@ -198,21 +197,21 @@ class NovaRefusal(Exception):
 @pytest.mark.django_db
 def test_recorded_completes_succeeded_after_the_call():
     seen = []
-    with recording.recorded(ADMIN, audit.DISABLE, source_host="cmp1") as record:
+    with recording.recorded(ADMIN, AuditRecord.DISABLE, source_host="cmp1") as record:
         seen.append(AuditRecord.objects.get(pk=record.pk).outcome)  # written before
         record.request_ids_seen.append("req-1")
-    assert seen == [audit.PENDING]
+    assert seen == [AuditRecord.PENDING]
     record.refresh_from_db()
-    assert record.outcome == audit.SUCCEEDED and record.completed_at
+    assert record.outcome == AuditRecord.SUCCEEDED and record.completed_at
     assert record.request_ids == ["req-1"]
 
 
 @pytest.mark.django_db
 def test_recorded_completes_failed_with_novas_message_and_request_id():
     with pytest.raises(NovaRefusal):
-        with recording.recorded(ADMIN, audit.UNSET_FORCE_DOWN, source_host="cmp1") as record:
+        with recording.recorded(ADMIN, AuditRecord.UNSET_FORCE_DOWN, source_host="cmp1") as record:
             raise NovaRefusal(400, "Unable to force up host cmp1", "req-bad")
     record.refresh_from_db()
-    assert record.outcome == audit.FAILED
+    assert record.outcome == AuditRecord.FAILED
     assert record.detail == "HTTP 400: Unable to force up host cmp1"
     assert record.request_ids == ["req-bad"]

@@ -22,10 +22,10 @@ def create_batch(host="cmp1", count=3, options=None, kind=EvacuationBatch.KIND_H
 # ------------------------------------------------------------------------------ begin
 
 def test_begin_writes_a_pending_record_with_who_and_what():
-    record = audit.begin(ADMIN, audit.FORCE_DOWN, source_host="cmp1", microversion="2.96",
+    record = audit.begin(ADMIN, AuditRecord.FORCE_DOWN, source_host="cmp1", microversion="2.96",
                          options={"reason": "PSU"})
     stored = AuditRecord.objects.get(pk=record.pk)
-    assert stored.outcome == audit.PENDING and stored.completed_at is None
+    assert stored.outcome == AuditRecord.PENDING and stored.completed_at is None
     assert (stored.user_id, stored.user_name, stored.project_id, stored.project_name) == (
         "u-admin", "admin", "p-admin", "admin")
     assert stored.source_host == "cmp1" and stored.microversion == "2.96"
@@ -36,7 +36,7 @@ def test_begin_writes_a_pending_record_with_who_and_what():
 def test_begin_reads_the_user_and_project_of_a_horizon_request():
     request = fake_request("http://127.0.0.1:1/v2.1")
     request.user.project_id, request.user.project_name = "p1", "ops"
-    record = audit.begin(request, audit.ENABLE, source_host="cmp2")
+    record = audit.begin(request, AuditRecord.ENABLE, source_host="cmp2")
     assert (record.user_id, record.user_name, record.project_id, record.project_name) == (
         "admin-id", "admin", "p1", "ops")
     assert record.microversion == ""  # not cached: no request is made to find it
@@ -58,15 +58,15 @@ def test_safe_options_never_keep_a_password():
 # --------------------------------------------------------------------------- complete
 
 def test_a_record_is_completed_once():
-    record = audit.begin(ADMIN, audit.ENABLE, source_host="cmp1")
-    assert audit.complete(record, audit.SUCCEEDED)
-    assert not audit.complete(record, audit.FAILED, detail="late")
+    record = audit.begin(ADMIN, AuditRecord.ENABLE, source_host="cmp1")
+    assert audit.complete(record, AuditRecord.SUCCEEDED)
+    assert not audit.complete(record, AuditRecord.FAILED, detail="late")
     record.refresh_from_db()
-    assert record.outcome == audit.SUCCEEDED and record.detail == ""
+    assert record.outcome == AuditRecord.SUCCEEDED and record.detail == ""
 
 
 def test_records_are_not_deleted_one_by_one():
-    record = audit.begin(ADMIN, audit.ENABLE, source_host="cmp1")
+    record = audit.begin(ADMIN, AuditRecord.ENABLE, source_host="cmp1")
     with pytest.raises(PermissionError):
         record.delete()
     assert AuditRecord.objects.filter(pk=record.pk).exists()
@@ -77,7 +77,7 @@ def test_records_are_not_deleted_one_by_one():
 def test_batch_record_lists_instances_options_and_microversion():
     options = evac_request.EvacuateOptions(target_host="cmp2", admin_password="pw-123456")
     batch = create_batch(options=options)
-    record = audit.begin_batch_action(ADMIN, audit.HOST_EVACUATE, batch)
+    record = audit.begin_batch_action(ADMIN, AuditRecord.HOST_EVACUATE, batch)
     assert record.batch_id == batch.pk and record.microversion == "2.94"
     assert record.target_host == "cmp2" and record.instance_count == 3
     assert [e["name"] for e in record.instances] == [
@@ -93,11 +93,11 @@ def test_batch_outcomes():
                                if state == "submitted" else None, position=n)
                 for n, state in enumerate(states)]
 
-    assert audit.batch_outcome(items("submitted", "submitted"))[0] == audit.ACCEPTED
-    assert audit.batch_outcome(items("submitted", "submit_failed"))[0] == audit.PARTIAL
-    assert audit.batch_outcome(items("submit_failed"))[0] == audit.FAILED
-    assert audit.batch_outcome(items("submitted", "pending"))[0] == audit.INTERRUPTED
-    assert audit.batch_outcome(items("cancelled", "cancelled"))[0] == audit.CANCELLED
+    assert audit.batch_outcome(items("submitted", "submitted"))[0] == AuditRecord.ACCEPTED
+    assert audit.batch_outcome(items("submitted", "submit_failed"))[0] == AuditRecord.PARTIAL
+    assert audit.batch_outcome(items("submit_failed"))[0] == AuditRecord.FAILED
+    assert audit.batch_outcome(items("submitted", "pending"))[0] == AuditRecord.INTERRUPTED
+    assert audit.batch_outcome(items("cancelled", "cancelled"))[0] == AuditRecord.CANCELLED
     outcome, detail, instances, request_ids = audit.batch_outcome(
         items("submitted", "submit_failed", "cancelled"))
     assert detail == "1 sent, 1 refused, 1 cancelled, 0 not sent"
@@ -110,11 +110,11 @@ def test_submission_end_completes_the_record_with_request_ids(fake_nova):
     batch = batches.create_batch(kind="host", source_host="cmp1", servers=servers,
                                  options=evac_request.EvacuateOptions(), microversion="2.94",
                                  initiator=ADMIN)
-    record = audit.begin_batch_action(ADMIN, audit.HOST_EVACUATE, batch)
+    record = audit.begin_batch_action(ADMIN, AuditRecord.HOST_EVACUATE, batch)
     credentials = submission.Credentials.from_request(fake_request(fake_nova.endpoint))
     submission.start(batch, credentials, executor=submission.InlineExecutor())
     record.refresh_from_db()
-    assert record.outcome == audit.PARTIAL
+    assert record.outcome == AuditRecord.PARTIAL
     assert record.detail.startswith("2 sent, 1 refused")
     sent = [r.path.split("/")[-2] for r in fake_nova.evacuations()]
     assert len(sent) == 3
@@ -129,35 +129,35 @@ def test_a_run_started_without_a_record_writes_one_before_sending(fake_nova):
     credentials = submission.Credentials.from_request(fake_request(fake_nova.endpoint))
     submission.start(batch, credentials, executor=submission.InlineExecutor())
     record = AuditRecord.objects.get(batch_id=batch.pk)
-    assert record.action == audit.HOST_EVACUATE and record.outcome == audit.ACCEPTED
+    assert record.action == AuditRecord.HOST_EVACUATE and record.outcome == AuditRecord.ACCEPTED
     assert record.user_id == "admin-id" and record.project_id == "p-admin"
     assert len(record.request_ids) == 2
 
 
 def test_resume_and_retry_records_are_completed_by_the_run(fake_nova):
     batch = create_batch(count=2)
-    first = audit.begin_batch_action(ADMIN, audit.HOST_EVACUATE, batch)
+    first = audit.begin_batch_action(ADMIN, AuditRecord.HOST_EVACUATE, batch)
     # The run stopped before sending anything: the batch is interrupted.
     batches.claim(batch, "w:1")
     batches.finish_batch(batch.pk, "worker died")
     audit.batch_submission_ended(batch.pk)
     first.refresh_from_db()
-    assert first.outcome == audit.INTERRUPTED
-    resume = audit.begin_batch_action(ADMIN, audit.RESUME, batch)
+    assert first.outcome == AuditRecord.INTERRUPTED
+    resume = audit.begin_batch_action(ADMIN, AuditRecord.RESUME, batch)
     batch.refresh_from_db()
     credentials = submission.Credentials.from_request(fake_request(fake_nova.endpoint))
     submission.start(batch, credentials, executor=submission.InlineExecutor())
     resume.refresh_from_db()
-    assert resume.outcome == audit.ACCEPTED and len(resume.request_ids) == 2
+    assert resume.outcome == AuditRecord.ACCEPTED and len(resume.request_ids) == 2
     assert AuditRecord.objects.filter(batch_id=batch.pk).count() == 2
 
 
 def test_cancel_is_recorded_by_its_caller():
     batch = create_batch(count=2)
-    record = audit.begin_batch_action(ADMIN, audit.CANCEL, batch)
+    record = audit.begin_batch_action(ADMIN, AuditRecord.CANCEL, batch)
     cancelled = batches.cancel_pending_items(batch.pk)
-    audit.complete(record, audit.CANCELLED, detail="%d pending instances cancelled" % cancelled)
+    audit.complete(record, AuditRecord.CANCELLED, detail="%d pending instances cancelled" % cancelled)
     record.refresh_from_db()
-    assert record.outcome == audit.CANCELLED and record.detail.startswith("2 pending")
+    assert record.outcome == AuditRecord.CANCELLED and record.detail.startswith("2 pending")
     # A cancel record is not completed again by the batch's end.
     assert audit.batch_submission_ended(batch.pk) == []

@@ -17,7 +17,7 @@ T0 = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 ADMIN = batches.Initiator("u-admin", "admin", "p-admin", "admin")
 
 
-def record(action, host, minutes, user="alice", outcome=audit.SUCCEEDED, origin="panel",
+def record(action, host, minutes, user="alice", outcome=AuditRecord.SUCCEEDED, origin="panel",
            target="", detail=""):
     who = batches.Initiator("id-" + user, user, "p1", "ops")
     made = audit.begin(who, action, source_host=host, target_host=target, detail=detail)
@@ -29,12 +29,12 @@ def record(action, host, minutes, user="alice", outcome=audit.SUCCEEDED, origin=
 @pytest.fixture
 def history():
     return {
-        "fd1": record(audit.FORCE_DOWN, "cmp1", 0),
-        "ev1": record(audit.HOST_EVACUATE, "cmp1", 1, outcome=audit.PARTIAL, target="cmp2"),
-        "fd10": record(audit.FORCE_DOWN, "cmp10", 2, user="bob", outcome=audit.FAILED),
-        "ext": record(audit.EVACUATE, "cmp10", 3, user="", origin="external",
+        "fd1": record(AuditRecord.FORCE_DOWN, "cmp1", 0),
+        "ev1": record(AuditRecord.HOST_EVACUATE, "cmp1", 1, outcome=AuditRecord.PARTIAL, target="cmp2"),
+        "fd10": record(AuditRecord.FORCE_DOWN, "cmp10", 2, user="bob", outcome=AuditRecord.FAILED),
+        "ext": record(AuditRecord.EVACUATE, "cmp10", 3, user="", origin="external",
                       target="cmp1"),
-        "en": record(audit.ENABLE, "cmp3", 60 * 24, user="bob"),
+        "en": record(AuditRecord.ENABLE, "cmp3", 60 * 24, user="bob"),
     }
 
 
@@ -96,7 +96,7 @@ def test_keyset_paging_forward_and_back(history):
     back, has_prev, _more = audit_history.page(prev_marker=second[0].pk, size=2)
     assert [r.pk for r in back] == order[:2] and not has_prev
     # A record added meanwhile does not shift the pages already being read.
-    record(audit.ENABLE, "cmp9", 60 * 48)
+    record(AuditRecord.ENABLE, "cmp9", 60 * 48)
     again, _prev, _more = audit_history.page(marker=first[-1].pk, size=2)
     assert [r.pk for r in again] == order[2:4]
 
@@ -128,10 +128,10 @@ def test_a_time_outside_years_1_to_9999_in_utc_is_refused_not_an_overflow(histor
 
 def test_prune_deletes_only_what_is_older_than_the_retention(settings):
     settings.EVAC_AUDIT_RETENTION_DAYS = 30
-    old = audit.begin(ADMIN, audit.ENABLE, source_host="old")
+    old = audit.begin(ADMIN, AuditRecord.ENABLE, source_host="old")
     AuditRecord.objects.filter(pk=old.pk).update(
         created_at=dj_timezone.now() - timedelta(days=31))
-    recent = audit.begin(ADMIN, audit.ENABLE, source_host="recent")
+    recent = audit.begin(ADMIN, AuditRecord.ENABLE, source_host="recent")
     NovaEvacuation.objects.create(migration_key="m-old", instance_id="i",
                                   created_at=dj_timezone.now() - timedelta(days=40))
     out = io.StringIO()
@@ -145,7 +145,7 @@ def test_prune_deletes_only_what_is_older_than_the_retention(settings):
 
 def test_retention_none_keeps_everything(settings):
     settings.EVAC_AUDIT_RETENTION_DAYS = None
-    old = audit.begin(ADMIN, audit.ENABLE, source_host="old")
+    old = audit.begin(ADMIN, AuditRecord.ENABLE, source_host="old")
     AuditRecord.objects.filter(pk=old.pk).update(
         created_at=dj_timezone.now() - timedelta(days=3000))
     out = io.StringIO()

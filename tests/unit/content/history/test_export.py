@@ -26,7 +26,7 @@ def parse_csv(records):
 
 
 def test_csv_quotes_properly_and_defuses_formulas():
-    pk = record(audit.DISABLE, "=HYPERLINK(\"http://x\")", 0,
+    pk = record(AuditRecord.DISABLE, "=HYPERLINK(\"http://x\")", 0,
                 detail='reason, with "quotes"\nand a newline')
     AuditRecord.objects.filter(pk=pk).update(user_name="@SUM(A1)", project_name="-2+3",
                                              target_host="+cmp2")

@@ -36,11 +36,11 @@ def cli_migration(instance_id, minutes_ago=5, status="done"):
             "migration_type": "evacuation", "created_at": created, "updated_at": created}
 
 
-def panel_record(action=audit.FORCE_DOWN, host="cmp1", minutes_ago=10, **fields):
+def panel_record(action=AuditRecord.FORCE_DOWN, host="cmp1", minutes_ago=10, **fields):
     record = audit.begin(ADMIN, action, source_host=host, **fields)
     AuditRecord.objects.filter(pk=record.pk).update(
         created_at=dj_timezone.now() - timedelta(minutes=minutes_ago))
-    audit.complete(record, audit.SUCCEEDED)
+    audit.complete(record, AuditRecord.SUCCEEDED)
     return record
 
 
@@ -60,7 +60,7 @@ class HistoryIndexTests(test.BaseAdminViewTests):
 
     @test.create_mocks(HISTORY_MOCKS)
     def test_panel_and_external_entries_newest_first(self):
-        panel_record(audit.FORCE_DOWN, "cmp3", minutes_ago=30)
+        panel_record(AuditRecord.FORCE_DOWN, "cmp3", minutes_ago=30)
         self._nova([cli_migration("srv-cli", minutes_ago=5)])
         res = self.client.get(INDEX_URL)
         self.assertTemplateUsed(res, "evac_dashboard/history/index.html")
@@ -114,9 +114,9 @@ class HistoryIndexTests(test.BaseAdminViewTests):
     @test.create_mocks(HISTORY_MOCKS)
     def test_server_side_filter_box_combines_with_the_time_range(self):
         self._nova()
-        panel_record(audit.FORCE_DOWN, "cmp1", minutes_ago=60 * 24 * 3)
-        recent = panel_record(audit.FORCE_DOWN, "cmp1", minutes_ago=5)
-        panel_record(audit.ENABLE, "cmp2", minutes_ago=4)
+        panel_record(AuditRecord.FORCE_DOWN, "cmp1", minutes_ago=60 * 24 * 3)
+        recent = panel_record(AuditRecord.FORCE_DOWN, "cmp1", minutes_ago=5)
+        panel_record(AuditRecord.ENABLE, "cmp2", minutes_ago=4)
         res = self.client.post(INDEX_URL, {"history__filter__q_field": "host",
                                            "history__filter__q": "cmp1"})
         self.assertEqual(302, res.status_code)
@@ -140,8 +140,8 @@ class HistoryIndexTests(test.BaseAdminViewTests):
     @test.create_mocks(HISTORY_MOCKS)
     def test_export_is_the_filtered_set_as_csv(self):
         self._nova()
-        panel_record(audit.FORCE_DOWN, "cmp1")
-        panel_record(audit.ENABLE, "cmp2")
+        panel_record(AuditRecord.FORCE_DOWN, "cmp1")
+        panel_record(AuditRecord.ENABLE, "cmp2")
         res = self.client.get(EXPORT_URL + "?host=cmp1")
         self.assertEqual("text/csv; charset=utf-8", res["Content-Type"])
         self.assertIn("attachment;", res["Content-Disposition"])
@@ -165,7 +165,7 @@ class HistoryDetailTests(test.BaseAdminViewTests):
             kind="host", source_host="cmp1", servers=servers, microversion="2.94",
             options=evac_request.EvacuateOptions(admin_password="Very-Secret-1"),
             initiator=ADMIN)
-        record = audit.begin_batch_action(ADMIN, audit.HOST_EVACUATE, batch)
+        record = audit.begin_batch_action(ADMIN, AuditRecord.HOST_EVACUATE, batch)
         first = EvacuationItem.objects.filter(batch=batch).order_by("position")[0]
         batches.mark_submitting(first.pk)
         batches.mark_submitted(first.pk, "req-abc")
@@ -226,7 +226,7 @@ class HistoryOptionsTests(test.BaseAdminViewTests):
             kind="host", source_host="cmp1", servers=servers_on("cmp1", 1),
             microversion="2.94", options=evac_request.EvacuateOptions(**option_fields),
             initiator=ADMIN)
-        record = audit.begin_batch_action(ADMIN, audit.HOST_EVACUATE, batch)
+        record = audit.begin_batch_action(ADMIN, AuditRecord.HOST_EVACUATE, batch)
         return self.client.get(reverse("horizon:admin:evac_history:detail",
                                        args=[record.pk])).content.decode()
 
@@ -251,7 +251,7 @@ class HistoryOptionsTests(test.BaseAdminViewTests):
         self.assertIn("<dt>Instance disks on shared storage</dt><dd>yes</dd>", html)
 
     def test_disable_reason_is_labelled(self):
-        record = panel_record(audit.DISABLE, options={"reason": "PSU dead"})
+        record = panel_record(AuditRecord.DISABLE, options={"reason": "PSU dead"})
         html = self.client.get(reverse("horizon:admin:evac_history:detail",
                                        args=[record.pk])).content.decode()
         self.assertIn("<dt>Reason</dt><dd>PSU dead</dd>", html)

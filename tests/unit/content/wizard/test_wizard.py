@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from openstack_dashboard.test import helpers as test
 
+from evac_dashboard.models import AuditRecord
 from evac_dashboard import models
 from evac_dashboard.api import nova
 from evac_dashboard.api import placement
@@ -199,7 +200,7 @@ class WizardStartTests(WizardCase):
         messages = [str(m) for m in res.wsgi_request._messages]
         self.assertTrue(any("could not start" in m for m in messages), messages)
         record = models.AuditRecord.objects.get()
-        self.assertEqual(audit.FAILED, record.outcome)
+        self.assertEqual(AuditRecord.FAILED, record.outcome)
 
     @mock.patch.object(submission, "start")
     def test_force_the_microversion_lacks_is_refused_not_dropped(self, start):
