@@ -18,6 +18,7 @@ carrying that user's id while it watched. The bench's own "done" poller and the 
 submission run as ``admin`` and are not counted.
 """
 import concurrent.futures
+import re
 import threading
 import time
 from urllib import parse
@@ -155,14 +156,20 @@ class ProgressObserver(Observer):
     def watch(self, batch_id, instance_ids):
         web = self.web_factory()
         page = self.base + "/admin/evac_batches/%s/" % batch_id
-        self.get(web, page)
+        landed = self.get(web, page)
+        # Like the page's script: send back the version of what it shows, get what changed.
+        found = re.search(r'data-version="([^"]*)"', landed.text) if landed is not None else None
+        version = found.group(1) if found else ""
         interval = None
         while not self.stopping.is_set():
             started = time.monotonic()
-            answer = self.get(web, page + "progress.json",
-                              headers=AJAX_HEADERS)
-            if answer is not None and interval is None:
-                interval = float(answer.json().get("poll", {}).get("interval_seconds") or 3)
+            answer = self.get(web, page + "progress.json" + (
+                "?since=" + version if version else ""), headers=AJAX_HEADERS)
+            if answer is not None:
+                document = answer.json()
+                version = document.get("version") or version
+                if interval is None:
+                    interval = float(document.get("poll", {}).get("interval_seconds") or 3)
             wait = (interval or 3.0) - (time.monotonic() - started)
             self.stopping.wait(max(0.0, wait))
 
