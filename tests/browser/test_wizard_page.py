@@ -78,6 +78,8 @@ class WizardBrowserTests(chromium.admin_test_case()):
         summary = self._wait_visible("#evac-wizard-summary")
         self.assertIn("6 instances", summary.text)
         self._check("input[name='confirm']")
+        # Four of the six have a local root disk: the Confirm step asks to acknowledge it.
+        self._check("input[name='acknowledge_local_disks']")
         chromium.screenshot(self.selenium, "wizard-5-confirm")
         self.selenium.find_element(By.CSS_SELECTOR, ".button-final").click()
         WebDriverWait(self.selenium, 30).until(lambda d: "/admin/evac_batches/" in d.current_url)

@@ -68,6 +68,11 @@ def test_walk_the_wizard_and_every_instance_ends_done(local_cloud, dead_host, tm
             chromium.screenshot(driver, "cloud-wizard-4-options")
             next_step()
             check("input[name='confirm']")
+            # Asked only when a selected instance has a local root disk.
+            for box in driver.find_elements(By.CSS_SELECTOR,
+                                            "input[name='acknowledge_local_disks']"):
+                if not box.is_selected():
+                    driver.execute_script("arguments[0].click();", box)
             chromium.screenshot(driver, "cloud-wizard-5-confirm")
             driver.find_element(By.CSS_SELECTOR, ".button-final").click()
             WebDriverWait(driver, 60).until(lambda d: "/admin/evac_batches/" in d.current_url)
