@@ -31,19 +31,26 @@ def resume_status(batch, now=None):
     free. Every dashboard process asks the same coordination backend, so every node gives
     the same answer. Only when that backend cannot be asked does the age of the batch's
     last write decide (``EVAC_RESUME_STALE_SECONDS``).
+
+    Who sends it is asked first and the batch's state is read after, from the database:
+    a sender writes the batch's end before it lets its lease go, so a sender that has just
+    finished is never taken for one that died (``batch`` may have been read seconds ago,
+    before a slow Nova read of the same page).
     """
     now = now or timezone.now()
+    sending_here = submission.running_submission(batch.pk) is not None
+    lease = None if sending_here else leases.state_of(batch.pk)
+    state = batches.current_state(batch.pk) or batch.state
     open_items = batches.open_item_count(batch.pk)
-    if batch.state == Batch.INTERRUPTED:
+    if state == Batch.INTERRUPTED:
         if not open_items:
             return ResumeStatus(False, _("Nothing is left to send."), 0)
         return ResumeStatus(True, _("The submission stopped before every instance was sent."),
                             open_items)
-    if batch.state not in Batch.ACTIVE_STATES:
+    if state not in Batch.ACTIVE_STATES:
         return ResumeStatus(False, _("The submission is over."), open_items)
-    if submission.running_submission(batch.pk) is not None:
+    if sending_here:
         return ResumeStatus(False, _("This dashboard process is sending it now."), open_items)
-    lease = leases.state_of(batch.pk)
     if lease == leases.HELD:
         return ResumeStatus(False, _("It is being sent by %s.") % (batch.worker or "?"),
                             open_items)

@@ -273,6 +273,11 @@ def cancel_items(batch_id, item_ids):
         submit_state=Item.CANCELLED, cancelled_at=now, updated_at=now)
 
 
+def current_state(batch_id):
+    """The batch's state as the database has it now (None: no such batch)."""
+    return Batch.objects.filter(pk=batch_id).values_list("state", flat=True).first()
+
+
 @_serialized_on_sqlite
 def open_item_count(batch_id):
     """How many items are not yet answered by Nova (pending or submitting)."""

@@ -265,3 +265,44 @@ def test_an_unreachable_coordination_backend_does_not_stop_an_evacuation(evac_no
         assert run.done and len(evac_nova.evacuations()) == 2
     finally:
         leases.forget()
+
+
+class DeferredExecutor:
+    """Runs the submitted tasks only when ``drain()`` is called (in the calling thread)."""
+
+    def __init__(self):
+        self.tasks = []
+
+    def submit(self, function, *args):
+        self.tasks.append((function, args))
+        return futures.Future()
+
+    def drain(self):
+        while self.tasks:
+            function, args = self.tasks.pop(0)
+            function(*args)
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        pass
+
+
+def test_a_sender_that_finished_while_the_page_was_reading_is_not_gone(evac_nova):
+    """The page reads the batch, then spends seconds reading Nova (a busy nova-api during
+    the submission burst); meanwhile the sender finishes and lets its lease go. The page
+    must say the submission is over, never that its sender is gone (seen on the local
+    cloud: a new batch showed a "gone" banner and a Resume button)."""
+    servers = servers_on("cmp1", 3)
+    evac_nova.add_servers(servers)
+    batch = batches.create_batch(kind="host", source_host="cmp1", servers=servers,
+                                 options=evac_request.EvacuateOptions(), microversion="2.94",
+                                 initiator=ADMIN)
+    executor = DeferredExecutor()
+    run = submission.start(batch, submission.Credentials.from_request(
+        fake_request(evac_nova.endpoint)), executor=executor)
+    page_read = EvacuationBatch.objects.get(pk=batch.pk)  # what the page read first
+    assert page_read.state == EvacuationBatch.SUBMITTING
+    executor.drain()  # meanwhile the sender sends everything and ends
+    assert run.done and batches.current_state(batch.pk) == EvacuationBatch.FINISHED
+    status = liveness.resume_status(page_read)
+    assert not status.possible
+    assert "gone" not in status.reason and "over" in status.reason
