@@ -407,14 +407,19 @@ def snapshot(request, batch, view=None, now=None):
         now:     the server's time
         items:   one per item in submission order (``item_row``)
     """
+    # Nova first, our records after: an evacuate is marked "being sent" before its call,
+    # so an instance Nova already rebuilds is never shown as waiting to be sent (Nova's
+    # read can take seconds while the sender works). The batch is read before too: how
+    # Nova is read depends on whether it is still being sent.
     batch.refresh_from_db()
-    items = list(Item.objects.filter(batch_id=batch.pk).order_by("position"))
     if view is None:
         try:
             view = cached_read(request, batch)
         except Exception as error:  # any Nova or transport failure: report, never a 500
             LOG.warning("Progress of batch %s: Nova read failed: %s", batch.pk, error)
             view = NovaView(ok=False, error=nova_error_text(error), read_at=timezone.now())
+    batch.refresh_from_db()
+    items = list(Item.objects.filter(batch_id=batch.pk).order_by("position"))
     now = now or timezone.now()
     finished_batch = batch.state == Batch.FINISHED
     writes = {"outcomes": [], "stages": [], "migration_status": []}
