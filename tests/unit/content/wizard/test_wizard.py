@@ -32,20 +32,25 @@ def provider(vcpus, ram_mb, used_vcpu=0, used_ram=0):
             "usages": {"VCPU": used_vcpu, "MEMORY_MB": used_ram, "DISK_GB": 0}}
 
 
+def mock_wizard_reads(case):
+    """Mock the wizard's Nova and Placement reads for ``case`` (``case.mock_<name>``)."""
+    for name in ("service_get", "service_list", "negotiated_version", "servers_on_host",
+                 "hypervisor_list"):
+        patcher = mock.patch.object(nova, name)
+        setattr(case, "mock_" + name, patcher.start())
+        case.addCleanup(patcher.stop)
+    patcher = mock.patch.object(placement, "provider_capacity")
+    case.mock_capacity = patcher.start()
+    case.addCleanup(patcher.stop)
+
+
 class WizardCase(test.BaseAdminViewTests):
     """A failed host cmp1 with four instances and three other hosts, Nova and Placement
     mocked."""
 
     def setUp(self):
         super().setUp()
-        for name in ("service_get", "service_list", "negotiated_version", "servers_on_host",
-                     "hypervisor_list"):
-            patcher = mock.patch.object(nova, name)
-            setattr(self, "mock_" + name, patcher.start())
-            self.addCleanup(patcher.stop)
-        patcher = mock.patch.object(placement, "provider_capacity")
-        self.mock_capacity = patcher.start()
-        self.addCleanup(patcher.stop)
+        mock_wizard_reads(self)
         self.servers = [
             factories.server("big-db", "cmp1", ram=16384, vcpus=8, volume_backed=True,
                              metadata={"evac:restart_priority": "10"}),

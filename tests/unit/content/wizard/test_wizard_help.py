@@ -1,16 +1,14 @@
 """What the wizard's Host and Targets steps and its capacity preview tell the operator."""
 import json
 import re
-from unittest import mock
 
 from django.test import override_settings
 from django.urls import reverse
 
 from openstack_dashboard.test import helpers as test
 
-from evac_dashboard.api import nova
-from evac_dashboard.api import placement
 from tests.unit import factories
+from tests.unit.content.wizard.test_wizard import mock_wizard_reads
 
 WIZARD_URL = reverse("horizon:admin:evac_hosts:wizard", args=["cmp1"])
 PREVIEW_URL = reverse("horizon:admin:evac_hosts:wizard_capacity", args=["cmp1"])
@@ -29,14 +27,7 @@ def provider(ram_mb, used_ram=0, used_vcpu=0):
 class WizardHelpTests(test.BaseAdminViewTests):
     def setUp(self):
         super().setUp()
-        for name in ("service_get", "service_list", "negotiated_version", "servers_on_host",
-                     "hypervisor_list"):
-            patcher = mock.patch.object(nova, name)
-            setattr(self, "mock_" + name, patcher.start())
-            self.addCleanup(patcher.stop)
-        patcher = mock.patch.object(placement, "provider_capacity")
-        self.mock_capacity = patcher.start()
-        self.addCleanup(patcher.stop)
+        mock_wizard_reads(self)
         self.servers = [factories.server("web-%d" % i, "cmp1", ram=2048, vcpus=2)
                         for i in range(3)]
         self.source = factories.service("cmp1", state="down", forced_down=True)
