@@ -42,22 +42,18 @@ def emit(name, value):
 
 def _case():
     """The benchmark as a Django live-server test case (built after Django's setup)."""
-    from unittest import mock
 
     from django.test import override_settings
     from selenium.webdriver.support.ui import WebDriverWait
 
     from evac_dashboard import models
-    from evac_dashboard.api import client
-    from evac_dashboard.api import nova
-    from evac_dashboard.operations import progress_reads
     from evac_dashboard.operations import submission
     from evac_dashboard.rules import request as evac_request
     from evac_dashboard.store import batches
     from tests.browser import chromium
     from tests.unit.fakes.nova import fake_request
     from tests.unit.factories import ADMIN, servers_on
-    from tests.unit.fakes.evacuating_nova import EvacuatingFakeNova
+    from tests.unit.fakes.evacuating_nova import serve_progress_page
 
     options = _options()
     sizes = [int(s) for s in options.sizes.split(",") if s]
@@ -71,19 +67,7 @@ def _case():
 
         def setUp(self):
             super().setUp()
-            client.forget_versions()
-            progress_reads.forget_cache()
-            self.nova = EvacuatingFakeNova(max_limit=1000).start()
-            self.addCleanup(self.nova.stop)
-            for target, name, value in ((client, "compute_endpoint", self.nova.endpoint),
-                                        (nova, "project_names", {"p1": "demo"})):
-                patcher = mock.patch.object(target, name, return_value=value)
-                patcher.start()
-                self.addCleanup(patcher.stop)
-            patcher = mock.patch.object(submission, "_pool",
-                                        side_effect=lambda b: submission.InlineExecutor())
-            patcher.start()
-            self.addCleanup(patcher.stop)
+            self.nova = serve_progress_page(self)
 
         def _batch(self, count, host):
             servers = servers_on(host, count, prefix="b")

@@ -175,3 +175,31 @@ class EvacuatingFakeNova(WritableFakeNova):
                 server.pop("fault", None)
                 self._apply(server_id)
         return status, answer, headers
+
+
+def serve_progress_page(case, max_limit=1000):
+    """Start an ``EvacuatingFakeNova`` for a Django test ``case`` and point the progress
+    page at it: the compute endpoint, project names, and an inline sender (a batch is sent
+    when it starts). Returns the fake; everything is undone at the case's cleanup."""
+    from unittest import mock
+
+    from evac_dashboard.api import client
+    from evac_dashboard.api import nova
+    from evac_dashboard.operations import progress_reads
+    from evac_dashboard.operations import submission
+
+    client.forget_versions()
+    progress_reads.forget_cache()
+    fake = EvacuatingFakeNova(max_limit=max_limit).start()
+    case.addCleanup(fake.stop)
+    case.addCleanup(client.forget_versions)
+    for target, name, value in ((client, "compute_endpoint", fake.endpoint),
+                                (nova, "project_names", {"p1": "demo"})):
+        patcher = mock.patch.object(target, name, return_value=value)
+        patcher.start()
+        case.addCleanup(patcher.stop)
+    patcher = mock.patch.object(submission, "_pool",
+                                side_effect=lambda batch: submission.InlineExecutor())
+    patcher.start()
+    case.addCleanup(patcher.stop)
+    return fake

@@ -8,7 +8,6 @@ stays in one thread.
 import json
 import os
 import re
-from unittest import mock
 
 from django.conf import settings
 from django.test import override_settings
@@ -20,7 +19,6 @@ from openstack_dashboard.test import helpers as test
 
 from evac_dashboard import models
 from evac_dashboard.api import client
-from evac_dashboard.api import nova
 from evac_dashboard.store import batches
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.operations import submission
@@ -29,7 +27,7 @@ from evac_dashboard.operations import snapshots
 from tests.unit.factories import ADMIN, servers_on
 from tests.unit.fakes.nova import still_in_use
 from tests.unit.content.batches.rowhtml import rows_of
-from tests.unit.fakes.evacuating_nova import EvacuatingFakeNova
+from tests.unit.fakes.evacuating_nova import serve_progress_page
 
 INDEX_URL = reverse("horizon:admin:evac_batches:index")
 
@@ -52,21 +50,7 @@ class FakeNovaViewTests(test.BaseAdminViewTests):
         # Horizon's TestCase refuses real HTTP (to catch unmocked API calls); here the API
         # layer is meant to reach the fake Nova on 127.0.0.1.
         HTTPConnection.connect = self._real_conn_request
-        client.forget_versions()
-        progress_reads.forget_cache()
-        self.nova = EvacuatingFakeNova(max_limit=self.max_limit).start()
-        self.addCleanup(self.nova.stop)
-        self.addCleanup(client.forget_versions)
-        for target, name, value in (
-                (client, "compute_endpoint", self.nova.endpoint),
-                (nova, "project_names", {"p1": "demo"})):
-            patcher = mock.patch.object(target, name, return_value=value)
-            patcher.start()
-            self.addCleanup(patcher.stop)
-        patcher = mock.patch.object(submission, "_pool",
-                                    side_effect=lambda batch: submission.InlineExecutor())
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        self.nova = serve_progress_page(self, self.max_limit)
 
     def make_batch(self, count=3, host="cmp1", submit=True, password=None, prefix="vm"):
         servers = servers_on(host, count, prefix=prefix)
