@@ -28,7 +28,6 @@ LOG = logging.getLogger(__name__)
 # on a busy nova-api, ``/servers/detail`` for a host's worth of servers costs about a second
 # and competes with the evacuate calls themselves (measured by ``make bench``).
 DEFAULT_POLL_INTERVAL_SECONDS = conf.DEFAULT_POLL_SECONDS
-MAX_POLL_INTERVAL_SECONDS = conf.DEFAULT_MAX_POLL_SECONDS
 # The script doubles the wait after each poll that changed nothing, up to the maximum.
 BACKOFF_FACTOR = 2
 # Nova requests per poll, whatever the number of items: one /os-migrations and one
@@ -41,7 +40,6 @@ MAX_NOVA_CALLS_PER_POLL = 3
 SINCE_MARGIN = submission.CLOCK_SKEW_MARGIN
 
 STAGE_ORDER = progress.STAGE_ORDER
-ALWAYS_PASSED = progress._ALWAYS_PASSED  # noqa: SLF001 - the one definition of the rule
 STOPPED = "stopped"  # shown after "done" for a server left SHUTOFF (2.95+)
 
 def _cache_seconds():

@@ -43,7 +43,7 @@ from evac_dashboard.store import item_progress
 from evac_dashboard.operations import liveness
 from evac_dashboard.operations.progress_reads import (  # noqa: F401
     NOVA_CALLS_PER_POLL, MAX_NOVA_CALLS_PER_POLL, DEFAULT_POLL_INTERVAL_SECONDS,
-    MAX_POLL_INTERVAL_SECONDS, BACKOFF_FACTOR, STAGE_ORDER, ALWAYS_PASSED, STOPPED,
+    BACKOFF_FACTOR, STAGE_ORDER, STOPPED,
     NovaView, cached_read, nova_error_text, since_for)
 
 LOG = logging.getLogger(__name__)
