@@ -179,6 +179,7 @@ def item_view(batch, item, view):
     """The item's progress from ``view`` (a ``NovaView``; its stored state when Nova could
     not be read)."""
     ok = view is not None and view.ok
+    records_only = ok and not view.servers_read
     seen = ok and item.instance_id in view.servers
     server = view.servers.get(item.instance_id) if seen else None
     migration = _this_attempt(item, view.migrations.get(item.instance_id)) if ok else None
@@ -187,6 +188,8 @@ def item_view(batch, item, view):
         prog = recorded_progress(item, migration)
     elif not ok:
         prog = stored_progress(item)
+    elif records_only:
+        prog = progress.derive_from_record(migration, item.submit_state, batch.source_host)
     else:
         # A server absent from the answer has not changed since the batch began: it is
         # still what the batch stored (on the failed host, untouched).
@@ -258,7 +261,7 @@ def _record_outcome(item, known, since, now):
 
 def _settles(item, known, view):
     """Whether this observation ends the attempt for good (and is recorded)."""
-    return (not known.recorded and view is not None and view.ok
+    return (not known.recorded and view is not None and view.ok and view.servers_read
             and item.submit_state == Item.SUBMITTED and known.progress.is_final)
 
 
@@ -288,7 +291,10 @@ def item_row(batch, item, view, now, finished_batch, writes=None):
         if writes is not None:
             writes["migration_status"].append(item)
     prog, server, migration = known.progress, known.server, known.migration
-    stages, changed = _stages(item, prog, view is not None and view.ok)
+    # A view of the records alone is coarser than Nova's task states: its stages are not
+    # recorded (recorded stages never go backwards), the dashboard's own send states are.
+    exact = view is not None and view.ok and (view.servers_read or not prog.migration_status)
+    stages, changed = _stages(item, prog, exact)
     if changed and writes is not None:
         writes["stages"].append(item)
     advice = item_advice(item, prog, server)
@@ -402,7 +408,8 @@ def snapshot(request, batch, view=None, now=None):
         final:   true once the submission is over and every row is final (stop polling)
         resume:  possible, reason, open_items
         nova:    ok, error, read_at, calls (Nova requests this answer cost; 0 if cached),
-                 cached
+                 cached, servers_read (false: records only, during the first seconds of
+                 the submission)
         poll:    interval_seconds, max_interval_seconds, backoff_factor, nova_calls_per_poll
         now:     the server's time
         items:   one per item in submission order (``item_row``)
@@ -426,7 +433,7 @@ def snapshot(request, batch, view=None, now=None):
     rows = [item_row(batch, item, view, now, finished_batch, writes) for item in items]
     _save(writes)
     summary = progress.summarize([r["state"] for r in rows])
-    settled = view.ok or all(r["recorded"] or r["submit_state"] in (
+    settled = (view.ok and view.servers_read) or all(r["recorded"] or r["submit_state"] in (
         Item.SUBMIT_FAILED, Item.CANCELLED) for r in rows)
     final = batch.state in (Batch.FINISHED, Batch.CANCELLED) and summary.is_final and settled
     resume = liveness.resume_status(batch, now)
@@ -460,7 +467,8 @@ def snapshot(request, batch, view=None, now=None):
         "resume": {"possible": resume.possible, "reason": str(resume.reason),
                    "open_items": resume.open_items},
         "nova": {"ok": view.ok, "error": view.error, "read_at": _iso(view.read_at),
-                 "calls": view.calls, "cached": view.cached},
+                 "calls": view.calls, "cached": view.cached,
+                 "servers_read": view.servers_read},
         "poll": {"interval_seconds": poll_interval(),
                  "max_interval_seconds": max_poll_interval(),
                  "backoff_factor": BACKOFF_FACTOR,

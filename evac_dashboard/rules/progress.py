@@ -108,6 +108,34 @@ def derive(server, migration, submission, source_host=None, submitted_at=None):
     return Progress(SUBMITTED, detail="accepted; waiting for Nova to start", **common)
 
 
+RECORD_SAYS_DONE = "Nova's record says done"
+
+
+def derive_from_record(migration, submission, source_host=None):
+    """The ``Progress`` from the dashboard's send state and Nova's evacuation record alone,
+    before the servers are read (never finer than the record: no guest stages, no fault).
+    """
+    if submission in (SUBMISSION_CANCELLED, SUBMISSION_PENDING, SUBMISSION_FAILED):
+        return derive({}, None, submission)
+    if migration and source_host and migration.get("source_compute") not in (None, source_host):
+        migration = None
+    status = (migration or {}).get("status")
+    target = (migration or {}).get("dest_compute") or None
+    common = {"migration_status": status}
+    if status in MIGRATION_SUCCEEDED:
+        return Progress(DONE, cleaned_up=status == "completed", host=target,
+                        detail=RECORD_SAYS_DONE, **common)
+    if status in MIGRATION_FAILED:
+        where = "during scheduling" if status == "error" else "on the target host"
+        return Progress(FAILED, detail="the evacuation failed %s" % where, **common)
+    if status:
+        return Progress(REBUILDING, stage="rebuilding", detail=_stage_detail("rebuilding"),
+                        **common)
+    if submission == SUBMISSION_SUBMITTING:
+        return Progress(PENDING, detail="being sent")
+    return Progress(SUBMITTED, detail="accepted; waiting for Nova to start")
+
+
 _STAGE_DETAILS = {
     "rebuilding": "scheduling and preparing the target host",
     "rebuild_block_device_mapping": "attaching volumes on the target host",

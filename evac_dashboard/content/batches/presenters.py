@@ -71,6 +71,7 @@ DETAILS = {
     "attaching volumes on the target host": _("attaching volumes on the target host"),
     "starting the guest on the target host": _("starting the guest on the target host"),
     "stopping the guest on the target host": _("stopping the guest on the target host"),
+    progress.RECORD_SAYS_DONE: _("Nova's evacuation record says done"),
     "guest started; waiting for Nova to switch the host":
         _("guest started; waiting for Nova to switch the host"),
 }
@@ -93,6 +94,8 @@ def batch_state_label(state):
 
 def detail(row):
     if row["state"] == progress.DONE and row.get("to_host"):
+        if row["detail"] == progress.RECORD_SAYS_DONE and not row.get("status"):
+            return gettext("moved to %s (Nova's evacuation record)") % row["to_host"]
         if (row.get("status") or "ACTIVE") == "ACTIVE":
             return gettext("running on %s") % row["to_host"]
         return gettext("on %(host)s (%(status)s)") % {"host": row["to_host"],

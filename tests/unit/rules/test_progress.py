@@ -227,3 +227,27 @@ def test_fault_in_the_same_second_as_the_send_is_not_taken_for_an_old_one():
                                   submitted_at="2026-11-23T10:00:05.700000+00:00")
     assert found.state == "failed"
     assert found.fault_message == "No valid host was found. "
+
+
+@pytest.mark.parametrize("status, state, stage", [
+    ("accepted", progress.REBUILDING, "rebuilding"),
+    ("pre-migrating", progress.REBUILDING, "rebuilding"),  # never "finishing" on a record
+    ("done", progress.DONE, None),
+    ("error", progress.FAILED, None),
+])
+def test_a_record_alone_is_never_read_finer_than_it_says(status, state, stage):
+    record = migration(status)
+    prog = progress.derive_from_record(record, progress.SUBMISSION_SUBMITTED, SOURCE)
+    assert (prog.state, prog.stage, prog.fault_message) == (state, stage, None)
+    if state == progress.DONE:
+        assert prog.host == record["dest_compute"]
+
+
+def test_without_a_record_the_send_state_is_shown():
+    assert progress.derive_from_record(None, progress.SUBMISSION_SUBMITTING).state == \
+        progress.PENDING
+    assert progress.derive_from_record(None, progress.SUBMISSION_SUBMITTED).state == \
+        progress.SUBMITTED
+    other = dict(migration("error"), source_compute="elsewhere")
+    assert progress.derive_from_record(other, progress.SUBMISSION_SUBMITTED,
+                                       SOURCE).state == progress.SUBMITTED

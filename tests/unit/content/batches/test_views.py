@@ -5,6 +5,7 @@ over real HTTP: the views call the real API layer, whose compute endpoint is poi
 fake. Submissions run inline (``submission._pool`` patched) so the in-memory test database
 stays in one thread.
 """
+import datetime
 import json
 import os
 import re
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.test import override_settings
 from requests.packages.urllib3.connection import HTTPConnection
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import strip_tags
 
 from openstack_dashboard.test import helpers as test
@@ -306,6 +308,7 @@ class CallCountTests(FakeNovaViewTests):
         batch = self.make_batch(5)
         client.negotiated_version(self._creds_request())  # warm the version cache
         batch.state = models.EvacuationBatch.SUBMITTING
+        batch.started_at = timezone.now() - datetime.timedelta(seconds=61)  # burst over
         batch.save()
         both = ["/v2.1/os-migrations", "/v2.1/servers/detail"]
         self.assertEqual(both, self._paths_of_a_poll(batch))
@@ -317,6 +320,32 @@ class CallCountTests(FakeNovaViewTests):
         batch.save()
         self.assertEqual(both, self._paths_of_a_poll(batch))
         self.assertEqual({"done"}, {r["state"] for r in self.poll(batch)["items"]})
+
+    @override_settings(EVAC_PROGRESS_CACHE_SECONDS=0.001,
+                       EVAC_PROGRESS_SUBMITTING_SERVERS_SECONDS=60)
+    def test_a_first_look_during_the_burst_reads_only_the_records(self):
+        """The page opened while the evacuate calls go out (the busiest moment of nova-api)
+        reads the evacuation records only; the servers once the burst is over."""
+        batch = self.make_batch(3)
+        client.negotiated_version(self._creds_request())
+        batch.state = models.EvacuationBatch.SUBMITTING
+        batch.started_at = timezone.now()
+        batch.save()
+        self.nova.finish_all()
+        self.assertEqual(["/v2.1/os-migrations"], self._paths_of_a_poll(batch))
+        data = self.poll(batch)
+        self.assertFalse(data["final"])
+        self.assertEqual({"done"}, {r["state"] for r in data["items"]})
+        self.assertTrue(all("Nova's evacuation record" in r["text"] for r in data["items"]),
+                        [r["text"] for r in data["items"]])
+        self.assertFalse(any(i.has_outcome for i in batch.items.all()))  # nothing recorded
+        batch.state = models.EvacuationBatch.FINISHED
+        batch.save()
+        self.assertEqual(["/v2.1/os-migrations", "/v2.1/servers/detail"],
+                         self._paths_of_a_poll(batch))
+        data = self.poll(batch)
+        self.assertTrue(data["final"])
+        self.assertTrue(all(i.has_outcome for i in batch.items.all()))
 
     @override_settings(EVAC_PROGRESS_CACHE_SECONDS=0.001,
                        EVAC_PROGRESS_SUBMITTING_SERVERS_SECONDS=0)
