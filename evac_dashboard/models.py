@@ -99,8 +99,14 @@ class EvacuationItem(models.Model):
     SUBMITTED = "submitted"    # Nova answered 200
     SUBMIT_FAILED = "submit_failed"
     CANCELLED = "cancelled"
+    # Sent, but the answer was lost (a timeout, a dropped connection, a proxy's 502/503/504,
+    # a 500): Nova may have accepted it. Never sent again as it is: resolved from Nova's
+    # records first (``operations.lost_answers``) into submitted (Nova has it) or
+    # submit_failed (Nova never acted on it; retryable).
+    UNKNOWN = "unknown"
     STATES = ((PENDING, "Pending"), (SUBMITTING, "Submitting"), (SUBMITTED, "Submitted"),
-              (SUBMIT_FAILED, "Submit failed"), (CANCELLED, "Cancelled"))
+              (SUBMIT_FAILED, "Submit failed"), (CANCELLED, "Cancelled"),
+              (UNKNOWN, "Answer lost"))
     OPEN_STATES = (PENDING, SUBMITTING)
 
     # Explicit, so the schema does not depend on the deployment's DEFAULT_AUTO_FIELD.
@@ -125,6 +131,10 @@ class EvacuationItem(models.Model):
     # Set when a resumed batch found that Nova already had an evacuation of this instance
     # (created since the batch began), so it was not sent again.
     found_migration_id = models.CharField(max_length=ID_LENGTH, null=True, blank=True)
+    # When the answer of the current attempt was lost (state unknown), and when Nova was
+    # last asked about it.
+    answer_lost_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
 
     # The stages the progress page saw ``stages_attempt`` pass through (Nova shows only the
     # current one; polls can miss short ones), so every page and every reload shows the same.
