@@ -207,10 +207,19 @@ class AuditRecord(models.Model):
     RETRY = "retry"
     CANCEL = "cancel"
     RESUME = "resume"
+    # Fencing through the host's BMC: power off and wait until it reports Off (FENCE), the
+    # operator's typed host name standing in for a confirmed Off (FENCE_OVERRIDE), and
+    # powering the host on again after repair (POWER_ON).
+    FENCE = "fence"
+    FENCE_OVERRIDE = "fence_override"
+    POWER_ON = "power_on"
     ACTIONS = ((FORCE_DOWN, "Force down"), (UNSET_FORCE_DOWN, "Unset force down"),
                (DISABLE, "Disable service"), (ENABLE, "Enable service"),
                (EVACUATE, "Evacuate instance"), (HOST_EVACUATE, "Evacuate host"),
-               (RETRY, "Retry"), (CANCEL, "Cancel"), (RESUME, "Resume"))
+               (RETRY, "Retry"), (CANCEL, "Cancel"), (RESUME, "Resume"),
+               (FENCE, "Fence (BMC power off)"),
+               (FENCE_OVERRIDE, "Fenced on the operator's word"),
+               (POWER_ON, "Power on (BMC)"))
 
     # pending: written, Nova not answered yet (or the dashboard stopped in between).
     # accepted: every evacuate request of the record was accepted by Nova (how each
