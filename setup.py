@@ -53,6 +53,10 @@ setup(
         "python-novaclient>=18.13",
         "django-compressor>=4.4",
         "tooz>=6.0",
+        # Fencing through the hosts' BMCs (EVAC_BMC_FILE): Redfish and IPMI.
+        "sushy>=5.0",
+        "pyghmi>=1.5",
+        "PyYAML>=6.0",
     ],
     extras_require={
         "test": [
@@ -63,6 +67,8 @@ setup(
             "import-linter>=2.0",
             "hypothesis>=6.100",
             "pymemcache>=4.0",
+            # The Redfish BMC emulator the fencing tests talk to (fake systems driver).
+            "sushy-tools>=2.0",
         ],
         "mysql": ["PyMySQL>=1.1"],
     },

@@ -164,3 +164,45 @@ def memcached_location():
     if not location or str(location).startswith("unix:"):
         return None
     return str(location)
+
+
+# --- BMCs: fencing through Redfish or IPMI (operations.bmc_inventory, operations.fencing) --
+DEFAULT_BMC_TIMEOUT = 5
+DEFAULT_BMC_STATUS_SECONDS = 4
+DEFAULT_BMC_POWER_CACHE_SECONDS = 10
+DEFAULT_BMC_FENCE_TIMEOUT = 60
+DEFAULT_BMC_READ_CONCURRENCY = 16
+
+
+def bmc_file():
+    """The file mapping compute hosts to their BMCs (EVAC_BMC_FILE, YAML or JSON), or None:
+    no host is fenced through a BMC and Force Down keeps the typed confirmation."""
+    return value("EVAC_BMC_FILE") or None
+
+
+def bmc_timeout():
+    """Seconds one request to a BMC may take (EVAC_BMC_TIMEOUT)."""
+    return _number("EVAC_BMC_TIMEOUT", DEFAULT_BMC_TIMEOUT, float, 0.5)
+
+
+def bmc_status_seconds():
+    """How long the Compute Hosts page's power column waits for all BMCs together
+    (EVAC_BMC_STATUS_SECONDS); a BMC slower than that shows as unreachable."""
+    return _number("EVAC_BMC_STATUS_SECONDS", DEFAULT_BMC_STATUS_SECONDS, float, 0.5)
+
+
+def bmc_power_cache_seconds():
+    """Power states read within this time are shown again without asking the BMCs
+    (EVAC_BMC_POWER_CACHE_SECONDS; 0 asks every time)."""
+    return _number("EVAC_BMC_POWER_CACHE_SECONDS", DEFAULT_BMC_POWER_CACHE_SECONDS, float, 0)
+
+
+def bmc_fence_timeout():
+    """How long a fence waits for the BMC to report the host Off before it stops
+    (EVAC_BMC_FENCE_TIMEOUT)."""
+    return _number("EVAC_BMC_FENCE_TIMEOUT", DEFAULT_BMC_FENCE_TIMEOUT, float, 1)
+
+
+def bmc_read_concurrency():
+    """BMCs asked at once for the power column (EVAC_BMC_READ_CONCURRENCY)."""
+    return _number("EVAC_BMC_READ_CONCURRENCY", DEFAULT_BMC_READ_CONCURRENCY, int, 1)
