@@ -110,6 +110,8 @@ def provision(cloud):
     stmts = [
         "DELETE FROM mysql.global_priv WHERE User='';",
         "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY %s;" % _q(config.DB_ROOT_PASSWORD),
+        # mariadb-install-db may have made it already, with no password: set it either way.
+        "ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY %s;" % _q(config.DB_ROOT_PASSWORD),
         "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;",
     ]
     users = sorted(set(SERVICE_DBS.values()))
