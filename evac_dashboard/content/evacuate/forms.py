@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from horizon import forms
 
+from evac_dashboard.content.evacuate import password as secret
 from evac_dashboard.content.evacuate import reviewed
 from evac_dashboard.operations import evacuations
 from evac_dashboard.rules import checks
@@ -25,7 +26,7 @@ def batch_url(batch_id):
     return reverse("horizon:admin:evac_batches:detail", args=[batch_id])
 
 
-class EvacuateForm(forms.SelfHandlingForm):
+class EvacuateForm(secret.PasswordFormMixin, forms.SelfHandlingForm):
     """Fields and submission shared by the instance and host forms."""
 
     kind = None
@@ -49,14 +50,14 @@ class EvacuateForm(forms.SelfHandlingForm):
         label=_("Force the target host (bypass the scheduler)"), required=False,
         help_text=_("No filter checks the target: if it is full, disabled or down the server "
                     "gets stuck. Needs a target host."))
-    admin_pass = forms.CharField(
-        label=_("Admin password"), required=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text=_("Empty: Nova generates one. Nova only injects it if the hypervisor "
-                    "driver supports it. It is never stored by this dashboard."))
-    confirm_admin_pass = forms.CharField(
-        label=_("Confirm admin password"), required=False,
-        widget=forms.PasswordInput(render_value=False))
+    # Named as Horizon's operation log masks them with its stock settings (see password.py).
+    password = secret.password_field(
+        _("Admin password"),
+        _("Empty: Nova generates one. Nova only injects it if the hypervisor driver supports "
+          "it. It is never stored by this dashboard."))
+    confirm_password = secret.password_field(_("Confirm admin password"))
+    generate_password = secret.generate_field()
+    password_retype = secret.retype_field()
     acknowledge_local_disks = forms.BooleanField(
         label=_("I understand that instances with a local root disk are rebuilt from their "
                 "image unless their storage is shared: their data may be lost"),
@@ -80,6 +81,7 @@ class EvacuateForm(forms.SelfHandlingForm):
             del self.fields["acknowledge_local_disks"]
         self.fields["target_host"].choices = [(SCHEDULER, _("Let the scheduler choose"))] + [
             (name, name) for name in self._usable_targets()]
+        self.setup_password()
 
     def _usable_targets(self):
         source = self.service["host"]
@@ -88,10 +90,12 @@ class EvacuateForm(forms.SelfHandlingForm):
             name, source, self.services))
 
     # --- validation ---------------------------------------------------------------------
+    @secret.secret_variables
     def clean(self):
         data = super().clean()
-        if data.get("admin_pass") != data.get("confirm_admin_pass"):
-            raise forms.ValidationError(_("The two passwords do not match."))
+        admin_password = self.checked_password(data)
+        if self.password_has_errors():
+            return data
         try:
             servers = reviewed.unsign(self.service["host"], data.get("reviewed", ""))
         except ValueError as error:
@@ -100,20 +104,21 @@ class EvacuateForm(forms.SelfHandlingForm):
             kind=self.kind, service=self.service, services=self.services, servers=servers,
             options=evac_request.EvacuateOptions(
                 target_host=data.get("target_host") or None,
-                admin_password=data.get("admin_pass") or None,
+                admin_password=admin_password,
                 on_shared_storage=(bool(data.get("on_shared_storage"))
                                    if self.available.shared_storage_flag else None),
                 force=bool(data.get("force")),
                 keep_running=data.get("power_state", RUNNING) != STOPPED),
             negotiated=self.negotiated,
             local_disks_acknowledged=bool(data.get("acknowledge_local_disks")),
-            posted=self.data)
+            posted=secret.posted_without_password(self.data))
         problems = evacuations.start_problems(self.evacuation)
         if problems:
             raise forms.ValidationError(problems)
         return data
 
     # --- submission ---------------------------------------------------------------------
+    @secret.secret_variables
     def handle(self, request, data):
         try:
             self.batch = evacuations.start(request, self.evacuation)

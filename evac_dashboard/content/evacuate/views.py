@@ -9,6 +9,7 @@ from horizon import messages
 
 from evac_dashboard.operations import cloud_reads as cloud
 from evac_dashboard.content.evacuate import forms as evacuate_forms
+from evac_dashboard.content.evacuate import password as secret
 from evac_dashboard.content.evacuate import reviewed
 from evac_dashboard.operations import host_facts
 from evac_dashboard.rules import checks
@@ -19,8 +20,12 @@ from evac_dashboard.rules import servers as srv
 HOSTS_URL = reverse_lazy("horizon:admin:evac_hosts:index")
 
 
+@secret.protect_view
 class EvacuateView(forms.ModalFormView):
-    """Loads the host, the candidate targets and the instances, once per GET or POST."""
+    """Loads the host, the candidate targets and the instances, once per GET or POST.
+
+    The password fields stay out of error reports and caches (``secret.protect_view``).
+    """
 
     template_name = "evac_dashboard/evacuate/evacuate.html"
     success_url = HOSTS_URL
@@ -78,6 +83,10 @@ class EvacuateView(forms.ModalFormView):
     def get_form(self, form_class=None):
         self._form = super().get_form(form_class)
         return self._form
+
+    def form_invalid(self, form):
+        form.show_password_owed()  # shown again: the typed password is not in it
+        return super().form_invalid(form)
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()

@@ -1,5 +1,6 @@
 """The wizard page and its capacity preview (JSON, refreshed as the selection changes)."""
 from django import http
+from django.template import response as template_response
 from django.template.loader import render_to_string
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
@@ -10,6 +11,7 @@ from horizon import messages
 from horizon import workflows
 
 from evac_dashboard.operations import host_facts as wizard_facts
+from evac_dashboard.content.evacuate import password as secret
 from evac_dashboard.content.wizard import workflows as wizard_workflows
 
 HOSTS_URL = reverse_lazy("horizon:admin:evac_hosts:index")
@@ -27,13 +29,35 @@ def load_facts(request, host):
     return facts
 
 
+@secret.protect_view
 class WizardView(workflows.WorkflowView):
+    """The wizard; its password fields stay out of error reports and caches
+    (``secret.protect_view``)."""
+
     workflow_class = wizard_workflows.EvacuateHostWizard
     template_name = "evac_dashboard/wizard/wizard.html"
     page_title = _("Evacuate Host")
 
     def get_initial(self):
         return {"facts": load_facts(self.request, self.kwargs["host"])}
+
+    @secret.secret_variables
+    def get_workflow(self):
+        # On POST, building the workflow validates every step, the password's included.
+        return super().get_workflow()
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        if isinstance(response, template_response.TemplateResponse):
+            # The whole wizard shown again after a failed submit, without the password.
+            options = response.context_data["workflow"].get_step(
+                wizard_workflows.OptionsAction.slug).action
+            if options.password_owed_if_shown:
+                options.show_password_owed()
+                messages.warning(request, _(
+                    "The admin password you typed is not kept when the wizard is shown "
+                    "again: enter it again on the Options step."))
+        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from horizon import forms
 from horizon import workflows
 
+from evac_dashboard.content.evacuate import password as secret
 from evac_dashboard.operations import evacuations
 from evac_dashboard.operations import host_facts as wizard_facts
 from evac_dashboard import conf
@@ -169,7 +170,7 @@ class TargetsStep(workflows.Step):
 
 # --- 4. Options --------------------------------------------------------------------------
 
-class OptionsAction(workflows.Action):
+class OptionsAction(secret.PasswordFormMixin, workflows.Action):
     power_state = forms.ChoiceField(
         label=_("After evacuation, servers"), required=False, initial=RUNNING,
         choices=((RUNNING, _("come back in their previous power state")),
@@ -178,11 +179,13 @@ class OptionsAction(workflows.Action):
         label=_("Instance disks are on shared storage"), required=False)
     force = forms.BooleanField(label=_("Force the target host (bypass the scheduler)"),
                                required=False)
-    admin_pass = forms.CharField(label=_("Admin password"), required=False,
-                                 widget=forms.PasswordInput(render_value=True),
-                                 help_text=_("Empty: Nova generates one. Never stored."))
-    confirm_admin_pass = forms.CharField(label=_("Confirm admin password"), required=False,
-                                         widget=forms.PasswordInput(render_value=True))
+    # Named as Horizon's operation log masks them with its stock settings; never rendered
+    # with a value, so a wizard shown again asks for them again (see evacuate/password.py).
+    password = secret.password_field(_("Admin password"),
+                                     _("Empty: Nova generates one. Never stored."))
+    confirm_password = secret.password_field(_("Confirm admin password"))
+    generate_password = secret.generate_field()
+    password_retype = secret.retype_field()
     concurrency = forms.IntegerField(
         label=_("Evacuations in flight at once"), min_value=1, max_value=64,
         help_text=_("Nova's API limits the pace on small clouds; more helps with many API "
@@ -201,18 +204,19 @@ class OptionsAction(workflows.Action):
             if not present:
                 del self.fields[name]
         self.fields["concurrency"].initial = conf.submit_concurrency()
+        self.setup_password()
 
+    @secret.secret_variables
     def clean(self):
         data = super().clean()
-        if data.get("admin_pass") != data.get("confirm_admin_pass"):
-            raise forms.ValidationError(_("The two passwords do not match."))
+        data["admin_password"] = self.checked_password(data)
         return data
 
 
 class OptionsStep(workflows.Step):
     action_class = OptionsAction
     depends_on = ("facts",)
-    contributes = ("power_state", "on_shared_storage", "force", "admin_pass", "concurrency")
+    contributes = ("power_state", "on_shared_storage", "force", "admin_password", "concurrency")
 
 
 # --- 5. Confirm --------------------------------------------------------------------------
@@ -285,6 +289,7 @@ class EvacuateHostWizard(workflows.Workflow):
             return reverse("horizon:admin:evac_hosts:index")
         return reverse("horizon:admin:evac_batches:detail", args=[batch.pk])
 
+    @secret.secret_variables
     def handle(self, request, context):
         facts = context["facts"]
         chosen = set(context["instances"])
@@ -295,14 +300,15 @@ class EvacuateHostWizard(workflows.Workflow):
             servers=[s for s in facts.eligible if s["id"] in chosen],
             options=evac_request.EvacuateOptions(
                 target_host=target or None,
-                admin_password=context.get("admin_pass") or None,
+                admin_password=context.get("admin_password") or None,
                 on_shared_storage=(bool(context.get("on_shared_storage"))
                                    if "on_shared_storage" in context else None),
                 force=bool(context.get("force")),
                 keep_running=context.get("power_state") != STOPPED),
             negotiated=facts.negotiated,
             local_disks_acknowledged=bool(context.get("acknowledge_local_disks")),
-            posted=request.POST, targets=context.get("plan_targets"),
+            posted=secret.posted_without_password(request.POST),
+            targets=context.get("plan_targets"),
             concurrency=context.get("concurrency"))
         try:
             self.batch = evacuations.start(request, evacuation)

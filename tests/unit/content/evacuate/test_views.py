@@ -52,7 +52,7 @@ class EvacuateHostTests(NovaMocks, test.BaseAdminViewTests):
 
     def _form(self, **overrides):
         data = {"host": "cmp1", "target_host": "", "power_state": "running",
-                "admin_pass": "", "confirm_admin_pass": "", "acknowledge_local_disks": "on",
+                "password": "", "confirm_password": "", "acknowledge_local_disks": "on",
                 "reviewed": reviewed.sign("cmp1", [s for s in dead_host_servers()
                                                    if s["status"] != "PAUSED"])}
         data.update(overrides)
@@ -85,8 +85,8 @@ class EvacuateHostTests(NovaMocks, test.BaseAdminViewTests):
     @mock.patch.object(submission, "start")
     def test_submit_creates_a_batch_in_priority_order_and_returns_at_once(self, start):
         self._cloud()
-        res = self.client.post(HOST_URL, self._form(admin_pass="s3cret-pass",
-                                                    confirm_admin_pass="s3cret-pass"))
+        res = self.client.post(HOST_URL, self._form(password="s3cret-pass",
+                                                    confirm_password="s3cret-pass"))
         self.assertNoFormErrors(res)
         batch = models.EvacuationBatch.objects.get()
         self.assertRedirectsNoFollow(
@@ -119,7 +119,7 @@ class EvacuateHostTests(NovaMocks, test.BaseAdminViewTests):
     @mock.patch.object(submission, "start")
     def test_passwords_must_match(self, start):
         self._cloud()
-        res = self.client.post(HOST_URL, self._form(admin_pass="a", confirm_admin_pass="b"))
+        res = self.client.post(HOST_URL, self._form(password="a", confirm_password="b"))
         self.assertContains(res, "do not match")
         start.assert_not_called()
 

@@ -78,13 +78,16 @@ class WizardCase(test.BaseAdminViewTests):
         by_name = {s["name"]: s["id"] for s in self.servers}
         return [by_name[n] for n in names]
 
-    def final_post(self, **overrides):
+    def final_data(self, **overrides):
         data = {"fenced": "on", "instances": self.ids("big-db", "web-1", "web-2"),
                 "mode": "scheduler", "target_host": "", "power_state": "running",
-                "admin_pass": "", "confirm_admin_pass": "", "concurrency": "4",
+                "password": "", "confirm_password": "", "concurrency": "4",
                 "acknowledge_local_disks": "on", "confirm": "on"}
         data.update(overrides)
-        return self.client.post(WIZARD_URL, data)
+        return data
+
+    def final_post(self, **overrides):
+        return self.client.post(WIZARD_URL, self.final_data(**overrides))
 
 
 class WizardTests(WizardCase):
