@@ -72,7 +72,7 @@ class WizardBrowserTests(chromium.admin_test_case()):
                                                d.find_element(By.ID, "evac-capacity-preview").text)
         chromium.screenshot(self.selenium, "wizard-3-targets")
         self._next()
-        self._wait_visible("input[name='admin_pass']")
+        self._wait_visible("input[name='password']")
         chromium.screenshot(self.selenium, "wizard-4-options")
         self._next()
         summary = self._wait_visible("#evac-wizard-summary")

@@ -157,7 +157,7 @@ def test_panel_evacuation_appears_once_and_its_password_nowhere(local_cloud, out
     assert on_host, "the panel's server is not on %s" % source
     form = evacuate_forms.EvacuateInstanceForm(
         request, data={"host": source, "target_host": "", "power_state": "running",
-                       "admin_pass": PASSWORD, "confirm_admin_pass": PASSWORD,
+                       "password": PASSWORD, "confirm_password": PASSWORD,
                        "acknowledge_local_disks": "on",
                        "reviewed": reviewed.sign(source, on_host)},
         service=service, services=services, negotiated=nova_api.negotiated_version(request),
@@ -237,9 +237,9 @@ def test_history_page_on_the_live_cloud(local_cloud, outage, tmp_path):
             # Evacuate the instance from the panel, with an admin password.
             browser.get("%s/admin/evac_hosts/%s/instances/%s/evacuate/" % (url, source,
                                                                            server.id))
-            wait.until(EC.presence_of_element_located((By.ID, "id_admin_pass")))
-            browser.find_element(By.ID, "id_admin_pass").send_keys(PASSWORD)
-            browser.find_element(By.ID, "id_confirm_admin_pass").send_keys(PASSWORD)
+            wait.until(EC.presence_of_element_located((By.ID, "id_password")))
+            browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
+            browser.find_element(By.ID, "id_confirm_password").send_keys(PASSWORD)
             for box in browser.find_elements(By.ID, "id_acknowledge_local_disks"):
                 browser.execute_script("arguments[0].click();", box)  # themed checkbox
             submit(browser, "evacuate")

@@ -110,7 +110,7 @@ class EvacuateFormAuditTests(test.BaseAdminViewTests):
         start.side_effect = lambda batch, *a, **k: seen.append(
             list(AuditRecord.objects.values_list("action", "outcome", "batch_id")))
         data = {"host": "cmp1", "target_host": "", "power_state": "running",
-                "admin_pass": PASSWORD, "confirm_admin_pass": PASSWORD,
+                "password": PASSWORD, "confirm_password": PASSWORD,
                 "reviewed": reviewed.sign("cmp1", servers_on("cmp1", 2, volume_backed=True))}
         self.client.post(reverse("horizon:admin:evac_hosts:evacuate_host", args=["cmp1"]),
                          data)
@@ -125,7 +125,7 @@ class EvacuateFormAuditTests(test.BaseAdminViewTests):
     @mock.patch.object(submission, "start", side_effect=RuntimeError("pool refused"))
     def test_a_submission_that_cannot_start_is_recorded_failed(self, start):
         data = {"host": "cmp1", "target_host": "", "power_state": "running",
-                "admin_pass": "", "confirm_admin_pass": "",
+                "password": "", "confirm_password": "",
                 "reviewed": reviewed.sign("cmp1", servers_on("cmp1", 2, volume_backed=True))}
         # Refused with its reason in the form, never a 500, and the host is released.
         res = self.client.post(reverse("horizon:admin:evac_hosts:evacuate_host",
@@ -161,7 +161,7 @@ def test_no_password_in_database_logs_or_csv_after_a_run_that_set_one(fake_nova,
     source = factories.service("cmp1", state="down", forced_down=True)
     form = evacuate_forms.EvacuateHostForm(
         request, data={"host": "cmp1", "target_host": "", "power_state": "running",
-                       "admin_pass": PASSWORD, "confirm_admin_pass": PASSWORD,
+                       "password": PASSWORD, "confirm_password": PASSWORD,
                        "reviewed": reviewed.sign("cmp1", servers)},
         service=source, services=[source, factories.service("cmp2")], negotiated=(2, 96),
         local_disk_count=0)
