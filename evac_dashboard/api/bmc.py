@@ -148,8 +148,11 @@ class IpmiClient:
 
     def _connect(self):
         from pyghmi.ipmi import command
-        return command.Command(bmc=self.entry.address, userid=self.entry.username,
-                               password=self._password, port=self.entry.ipmi_port,
+        # As bytes: pyghmi keys its sessions by the values given but clears them by their
+        # encoded form, so with str a finished login stays "initting" and the next Command
+        # for the same BMC waits for it forever.
+        return command.Command(bmc=self.entry.address, userid=self.entry.username.encode(),
+                               password=self._password.encode(), port=self.entry.ipmi_port,
                                keepalive=False)
 
     def _call(self, function):
@@ -176,12 +179,9 @@ class IpmiClient:
         self._call(lambda c: c.set_power("on", wait=False))
 
     def close(self):
-        command, self._command = self._command, None
-        if command is not None:
-            try:
-                command.ipmi_session.logout()
-            except Exception:  # noqa: BLE001 - a logout that fails changes nothing
-                LOG.debug("IPMI logout from %s failed", self.entry.label(), exc_info=True)
+        """Drop the session: pyghmi shares it with the next client of the same BMC and logs
+        it out once idle (``keepalive=False``); an explicit logout would leave it broken."""
+        self._command = None
 
 
 def client(entry, password, timeout):
