@@ -46,17 +46,33 @@ class Rule:
         return re.search(self.pattern, message or "")
 
 
+SOURCE_STILL_UP = "source_still_up"
+SOURCE_MOVED = "server_not_on_source"
+ANSWER_LOST = "answer_lost"
+NOT_RECEIVED = "not_received"
+
+# Answers after which Nova may have acted although it did not say so: a proxy's 502/503/504
+# (nova-api may have done its work and the answer was lost on the way back) and 500 (Nova
+# raises some errors after it recorded the evacuation: shared/reference/nova-evacuate.md
+# §1.4, "Rare 500s"). Every other status is Nova's or a proxy's clean answer: 4xx is a
+# refusal made before anything was recorded (401 included: Keystone's middleware answers it
+# before Nova sees the request), 408 means the request never arrived whole.
+MAYBE_ACCEPTED_STATUSES = (500, 502, 503, 504)
+
 _CHECK_PROGRESS = ("The request may or may not have reached Nova: check the server's status "
                    "and its evacuation record before retrying, or it could be evacuated twice.")
 
 RULES = (
     # --- refusals of the evacuate call itself -------------------------------------------
-    Rule("source_still_up", "The failed host still looks up to Nova",
+    # Nova names the host the server is on *now*. That is the failed host only while the
+    # server has not moved: ``advise(..., source_host=...)`` checks (``SOURCE_MOVED``).
+    # Nova answers 400 (nova/api/openstack/compute/evacuate.py); 409 is accepted too.
+    Rule(SOURCE_STILL_UP, "The failed host still looks up to Nova",
          "Nova still sees nova-compute on {host} as up, so it refuses to evacuate. Fence "
          "{host} (power it off or isolate it), then Force Down its compute service and try "
          "again. Or wait until its last heartbeat is older than service_down_time (60 s by "
          "default).",
-         True, r"Compute service of (?P<host>\S+?) is still in use", (400,)),
+         True, r"Compute service of (?P<host>\S+?) is still in use", (400, 409)),
     Rule("compute_too_old_to_leave_stopped", "A compute service is too old to leave servers "
          "stopped",
          "Leaving evacuated servers stopped needs every nova-compute that is not forced down "
@@ -260,14 +276,58 @@ def nova_message(error):
     return _CLIENT_DECORATION.sub("", str(error or ""))
 
 
-def advise(status_code, message, exception_name=None):
-    """Advice for a failed evacuate (or force-up) call."""
+_SOURCE_MOVED = Rule(
+    SOURCE_MOVED, "The server is no longer on {source}",
+    "Nova refused because the host the server is on now, {host}, is up: the server has "
+    "already left {source}. Most likely an earlier evacuation of it was accepted (perhaps one "
+    "whose answer was lost) or someone else moved it. {host} is not the failed host: do not "
+    "fence it or force it down. Look at the server and its evacuation records; nothing was "
+    "sent this time.", False)
+
+
+def advise(status_code, message, exception_name=None, source_host=None):
+    """Advice for a failed evacuate (or force-up) call.
+
+    ``source_host``: the failed host the evacuation is from. Nova's "Compute service of X
+    is still in use" names the server's *current* host; when that is not ``source_host``
+    the server has moved already, and the advice says so instead of telling the operator
+    to fence a healthy host.
+    """
     message = nova_message(message)
     for rule in RULES:
         match = rule.match(status_code, message, exception_name)
         if match:
+            if (rule.code == SOURCE_STILL_UP and source_host and isinstance(match, re.Match)
+                    and match.group("host") != source_host):
+                values = {"host": match.group("host"), "source": source_host}
+                return Advice(SOURCE_MOVED, _SOURCE_MOVED.title.format(**values),
+                              _SOURCE_MOVED.advice.format(**values), message, False)
             return _advice(rule, match, message)
     return _advice(_REQUEST_FALLBACK, None, message)
+
+
+def refines(stored_code, fresh_code):
+    """Whether ``fresh_code`` is a more exact reading of an answer once advised as
+    ``stored_code`` (the stored advice came from rules without the batch's source host)."""
+    return stored_code == SOURCE_STILL_UP and fresh_code == SOURCE_MOVED
+
+
+def answer_lost(what):
+    """Advice for an evacuate whose answer never came back (``what`` happened instead)."""
+    return Advice(
+        ANSWER_LOST, "Answer lost; checking Nova",
+        "The evacuate request was sent, but its answer was lost (%s). Nova may have accepted "
+        "it, so nothing is sent again until Nova's evacuation records and the server's "
+        "instance actions show whether it did." % what, "", False)
+
+
+def not_received(what):
+    """Advice once Nova shows no trace of an evacuate whose answer was lost."""
+    return Advice(
+        NOT_RECEIVED, "Nova never acted on the request",
+        "The answer to the evacuate request was lost (%s), and Nova has no evacuation record "
+        "and no evacuate action of this server since it was sent: the request did not take "
+        "effect. It can be sent again (Retry)." % what, "", True)
 
 
 def advise_fault(fault, migration_status=None):

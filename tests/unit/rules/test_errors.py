@@ -90,7 +90,35 @@ def test_error_body_dict():
 
 def test_status_must_match_the_rule():
     # Same words with an unexpected status fall through to the generic advice.
-    assert advise(409, "Compute service of cmp1 is still in use.").code == "nova_error"
+    assert advise(404, "Compute service of cmp1 is still in use.").code == "nova_error"
+    # Nova answers 400 (nova/api/openstack/compute/evacuate.py); 409 is read the same way.
+    assert advise(409, "Compute service of cmp1 is still in use.").code == "source_still_up"
+
+
+@pytest.mark.parametrize("status", [400, 409])
+def test_still_in_use_names_a_host_to_fence_only_when_it_is_the_failed_host(status):
+    """Nova names the server's *current* host. After an earlier evacuation was accepted
+    (its answer lost) the server is on the destination, which is up and healthy."""
+    message = "Compute service of cmp2 is still in use."
+    moved = advise(status, message, source_host="cmp1")
+    assert moved.code == "server_not_on_source" and moved.retryable is False
+    assert "cmp1" in moved.title and "do not fence it or force it down" in moved.advice
+    assert "already left cmp1" in moved.advice
+    assert "Fence cmp2" not in moved.advice and "Force Down its" not in moved.advice
+    assert moved.nova_message == message
+    failed_host = advise(status, "Compute service of cmp1 is still in use.", source_host="cmp1")
+    assert failed_host.code == "source_still_up" and "Fence cmp1" in failed_host.advice
+    assert errors.refines("source_still_up", "server_not_on_source")
+
+
+def test_lost_answer_advice_never_says_failed_or_retryable_before_nova_says():
+    lost = errors.answer_lost("no answer within 30 s")
+    assert (lost.code, lost.retryable) == ("answer_lost", False)
+    assert "checking Nova" in lost.title and "no answer within 30 s" in lost.advice
+    absent = errors.not_received("HTTP 502")
+    assert (absent.code, absent.retryable) == ("not_received", True)
+    assert 502 in errors.MAYBE_ACCEPTED_STATUSES and 504 in errors.MAYBE_ACCEPTED_STATUSES
+    assert 500 in errors.MAYBE_ACCEPTED_STATUSES and 409 not in errors.MAYBE_ACCEPTED_STATUSES
 
 
 @pytest.mark.parametrize("exception_name, code", [
