@@ -17,7 +17,10 @@ REBUILDING = "rebuilding"
 DONE = "done"
 FAILED = "failed"
 CANCELLED = "cancelled"
-STATES = (PENDING, SUBMITTED, REBUILDING, DONE, FAILED, CANCELLED)
+# The evacuate was sent, its answer was lost, and Nova shows nothing of it yet: it may have
+# been accepted. Not final: it is resolved from Nova (``operations.lost_answers``).
+UNKNOWN = "unknown"
+STATES = (PENDING, SUBMITTED, REBUILDING, DONE, FAILED, CANCELLED, UNKNOWN)
 FINAL_STATES = (DONE, FAILED, CANCELLED)
 
 # Stage of a rebuilding instance: Nova's task_state, or FINISHING once the guest is spawned
@@ -31,6 +34,10 @@ SUBMISSION_SUBMITTING = "submitting"
 SUBMISSION_SUBMITTED = "submitted"
 SUBMISSION_FAILED = "submit_failed"
 SUBMISSION_CANCELLED = "cancelled"
+SUBMISSION_UNKNOWN = "unknown"  # sent, answer lost (timeout, dropped connection, 502...)
+
+ANSWER_LOST = "answer lost; checking Nova"
+ANSWER_LOST_UNCONFIRMED = "answer lost; Nova shows nothing of it yet"
 
 MIGRATION_IN_PROGRESS = ("accepted", "pre-migrating")
 MIGRATION_SUCCEEDED = ("done", "completed")
@@ -76,6 +83,10 @@ def derive(server, migration, submission, source_host=None, submitted_at=None):
 
     if migration and source_host and migration.get("source_compute") not in (None, source_host):
         migration = None
+    if submission == SUBMISSION_UNKNOWN:
+        if not migration and srv.task_state(server) not in srv.REBUILD_TASK_STATES:
+            return Progress(UNKNOWN, detail=ANSWER_LOST, host=srv.host(server))
+        submission = SUBMISSION_SUBMITTED  # Nova has it: its progress is the truth
     source = source_host or (migration or {}).get("source_compute")
     host = srv.host(server)
     status = (migration or {}).get("status")
@@ -119,6 +130,8 @@ def derive_from_record(migration, submission, source_host=None):
         return derive({}, None, submission)
     if migration and source_host and migration.get("source_compute") not in (None, source_host):
         migration = None
+    if submission == SUBMISSION_UNKNOWN and not migration:
+        return Progress(UNKNOWN, detail=ANSWER_LOST)
     status = (migration or {}).get("status")
     target = (migration or {}).get("dest_compute") or None
     common = {"migration_status": status}
@@ -216,8 +229,15 @@ def stages_seen(previous, current):
 
 
 def can_retry(state, deleted, submission):
-    """Whether an item may be sent again as a new attempt: it failed (refused by Nova, or
-    failed after Nova took it), its server still exists, and it is not waiting or in flight.
-    The batch's submission must also be over (the caller checks)."""
-    return (state == FAILED and not deleted
-            and submission in (SUBMISSION_FAILED, SUBMISSION_SUBMITTED))
+    """Whether an item may be offered for a retry: it failed (refused by Nova, or failed
+    after Nova took it), or its answer was lost; its server still exists, and it is not
+    waiting or in flight. The batch's submission must also be over (the caller checks).
+
+    An item whose answer was lost is never sent as it is: a retry first asks Nova whether
+    it has the evacuation (``operations.lost_answers``) and sends it only when Nova
+    shows it never acted on it."""
+    if deleted:
+        return False
+    if submission == SUBMISSION_UNKNOWN:
+        return state in (FAILED, UNKNOWN)
+    return state == FAILED and submission in (SUBMISSION_FAILED, SUBMISSION_SUBMITTED)

@@ -251,3 +251,26 @@ def test_without_a_record_the_send_state_is_shown():
     other = dict(migration("error"), source_compute="elsewhere")
     assert progress.derive_from_record(other, progress.SUBMISSION_SUBMITTED,
                                        SOURCE).state == progress.SUBMITTED
+
+
+# --------------------------------------------------------------- answers lost (unknown)
+
+def test_a_lost_answer_is_unknown_until_nova_shows_it():
+    shown = derive(server(), None, "unknown", SOURCE)
+    assert (shown.state, shown.detail, shown.is_final) == ("unknown", progress.ANSWER_LOST,
+                                                           False)
+    assert progress.derive_from_record(None, "unknown", SOURCE).state == "unknown"
+    assert derive(server(), migration("accepted"), "unknown", SOURCE).state == "rebuilding"
+    assert progress.derive_from_record(migration("done"), "unknown", SOURCE).state == "done"
+    rebuilding = server(status="REBUILD", task_state="rebuilding")
+    assert derive(rebuilding, None, "unknown", SOURCE).state == "rebuilding"
+    assert derive(None, None, "unknown", SOURCE).state == "failed"  # deleted
+
+
+def test_a_lost_answer_is_offered_for_a_retry_that_asks_nova_first():
+    assert progress.can_retry("unknown", False, "unknown")
+    assert progress.can_retry("failed", False, "unknown")
+    assert not progress.can_retry("rebuilding", False, "unknown")
+    assert not progress.can_retry("unknown", True, "unknown")
+    summary = progress.summarize(["unknown", "done"])
+    assert summary.counts["unknown"] == 1 and not summary.is_final
