@@ -24,6 +24,8 @@ from evac_dashboard.rules import priority
 from evac_dashboard.rules import servers as srv
 from evac_dashboard.models import EvacuationBatch as Batch
 from evac_dashboard.models import EvacuationItem as Item
+from evac_dashboard.models import ID_LENGTH
+
 
 class BatchAlreadyActive(Exception):
     """Another batch is active for this source host; ``batch_id`` is the running one."""
@@ -252,6 +254,66 @@ def mark_submit_failed(item_id, advice, error_status=None, request_id=None):
 
 
 @_serialized_on_sqlite
+def mark_answer_lost(item_id, advice, what, error_status=None, request_id=None):
+    """The evacuate was sent but its answer was lost (``what`` happened instead): Nova may
+    have accepted it (state ``unknown``, resolved later from Nova's records, never sent
+    again as it is)."""
+    now = timezone.now()
+    return Item.objects.filter(pk=item_id, submit_state=Item.SUBMITTING).update(
+        submit_state=Item.UNKNOWN, request_id=request_id, answer_lost_at=now, checked_at=None,
+        updated_at=now, error_status=error_status, error_message=what,
+        advice_code=advice.code, retryable=None) == 1
+
+
+@_serialized_on_sqlite
+def mark_found(item_id, found_id, from_states=(Item.UNKNOWN,)):
+    """Nova has an evacuation of an item whose answer was lost (``found_id``: the
+    migration, or ``action:<request id>``): it was accepted, its progress is Nova's."""
+    now = timezone.now()
+    return Item.objects.filter(pk=item_id, submit_state__in=from_states).update(
+        submit_state=Item.SUBMITTED, found_migration_id=found_id[:ID_LENGTH],
+        submitted_at=now, checked_at=now, updated_at=now, advice_code="", retryable=None,
+        error_status=None, error_message="") == 1
+
+
+@_serialized_on_sqlite
+def mark_not_received(item_id, advice):
+    """Nova shows no trace of an item whose answer was lost: it did not take effect, and
+    it may be sent again (``submit_failed``, retryable; ``error_message`` still says what
+    happened to the answer)."""
+    now = timezone.now()
+    return Item.objects.filter(pk=item_id, submit_state=Item.UNKNOWN).update(
+        submit_state=Item.SUBMIT_FAILED, failed_at=now, checked_at=now, updated_at=now,
+        advice_code=advice.code, retryable=advice.retryable) == 1
+
+
+@_serialized_on_sqlite
+def mark_checked(item_id):
+    """Nova was asked about a lost answer and could not tell yet."""
+    now = timezone.now()
+    Item.objects.filter(pk=item_id, submit_state=Item.UNKNOWN).update(checked_at=now,
+                                                                      updated_at=now)
+
+
+@_serialized_on_sqlite
+def mark_pending_again(item_id):
+    """The evacuate was refused before Nova saw it (the login expired: 401): the item
+    waits to be sent again, as if its call had never been made."""
+    now = timezone.now()
+    return Item.objects.filter(pk=item_id, submit_state=Item.SUBMITTING).update(
+        submit_state=Item.PENDING, submitting_at=None, updated_at=now) == 1
+
+
+@_serialized_on_sqlite
+def answer_lost_items(batch_id, item_ids=None):
+    """The batch's items whose answer was lost (state ``unknown``), in order."""
+    found = Item.objects.filter(batch_id=batch_id, submit_state=Item.UNKNOWN)
+    if item_ids is not None:
+        found = found.filter(pk__in=list(item_ids))
+    return list(found.order_by("position"))
+
+
+@_serialized_on_sqlite
 def cancel_pending_items(batch_id):
     """Cancel the items not yet being sent; returns how many. An item whose call is in
     flight (submitting) cannot be taken back."""
@@ -327,7 +389,8 @@ def reopen_for_retry(batch, expected, worker):
                     submit_state=Item.PENDING, attempt=db_models.F("attempt") + 1,
                     request_id=None, error_status=None, error_message="", advice_code="",
                     retryable=None, found_migration_id=None, submitting_at=None,
-                    submitted_at=None, failed_at=None, updated_at=now)
+                    submitted_at=None, failed_at=None, answer_lost_at=None, checked_at=None,
+                    updated_at=now)
             if not reset:
                 raise BatchNotStartable("nothing left to retry in batch %s" % batch.pk)
     except IntegrityError:

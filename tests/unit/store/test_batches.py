@@ -150,7 +150,42 @@ def test_item_state_changes_are_timestamped_and_final():
     assert refused.error_message == "Compute service of cmp1 is still in use."
     assert refused.failed_at is not None and refused.attempt == 1
     assert batches.item_counts(batch.pk) == {"pending": 0, "submitting": 0, "submitted": 1,
-                                             "submit_failed": 1, "cancelled": 0}
+                                             "submit_failed": 1, "cancelled": 0,
+                                             "unknown": 0}
+
+
+@pytest.mark.django_db
+def test_a_lost_answer_is_unknown_until_nova_says_and_never_open_again():
+    batch = new_batch(servers=servers_on("cmp1", 3))
+    found, absent, expired = batch.items.order_by("position")
+    lost = errors.answer_lost("no answer within 30 s")
+    for item in (found, absent):
+        assert batches.mark_submitting(item.pk)
+        assert batches.mark_answer_lost(item.pk, lost, "HTTP 504", 504)
+    assert batches.items_to_submit(batch.pk) == [expired]  # never sent again as it is
+    assert [i.pk for i in batches.answer_lost_items(batch.pk)] == [found.pk, absent.pk]
+    assert not batches.mark_submitting(found.pk) and not batches.mark_submitted(found.pk, "x")
+    found.refresh_from_db()
+    assert (found.submit_state, found.error_status, found.advice_code) == (
+        "unknown", 504, "answer_lost")
+    assert found.error_message == "HTTP 504"
+    assert found.answer_lost_at is not None and found.retryable is None
+
+    assert batches.mark_found(found.pk, "mig-1")
+    assert batches.mark_not_received(absent.pk, errors.not_received("no answer"))
+    assert not batches.mark_found(absent.pk, "mig-2")  # resolved once
+    found.refresh_from_db()
+    absent.refresh_from_db()
+    assert (found.submit_state, found.found_migration_id) == ("submitted", "mig-1")
+    assert (absent.submit_state, absent.advice_code, absent.retryable) == (
+        "submit_failed", "not_received", True)
+    assert batches.finish_batch(batch.pk) == "interrupted"  # the third was never sent
+
+    # A 401 (the login expired) leaves the item waiting, as if never sent.
+    assert batches.mark_submitting(expired.pk)
+    assert batches.mark_pending_again(expired.pk)
+    expired.refresh_from_db()
+    assert (expired.submit_state, expired.submitting_at) == ("pending", None)
 
 
 @pytest.mark.django_db
