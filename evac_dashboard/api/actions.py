@@ -208,15 +208,98 @@ def evacuation_migrations(request, source_host, changes_since=None):
             and m.get("source_compute") in (None, source_host)]
 
 
-def advice_for(error):
+@profiler.trace
+def instance_evacuations(request, instance_id):
+    """Every evacuation record of one server (``GET /os-migrations?instance_uuid=``; one
+    request per page), newest first from 2.59."""
+    version = client.negotiated_version(request)
+    nova_client = client.novaclient(request, version=version)
+    params = {"migration_type": "evacuation", "instance_uuid": instance_id}
+    if microversions.supports("migration_paging", version):
+        params["limit"] = nova.PAGE_SIZE
+    migrations = nova._get_paged(nova_client, "/os-migrations", "migrations", params)
+    return [m for m in migrations if m.get("migration_type", "evacuation") == "evacuation"
+            and m.get("instance_uuid") in (None, instance_id)]
+
+
+def advice_for(error, source_host=None):
     """``errors.Advice`` for an exception raised by one of these calls.
 
     novaclient errors carry Nova's HTTP status and message; transport errors (keystoneauth
     ``ConnectFailure``, timeouts, ...) have no status and are matched by class name.
+    ``source_host``: the failed host of the evacuation (see ``errors.advise``).
     """
     status = error_status(error)
     message = getattr(error, "message", None) if status else None
-    return errors.advise(status, message or str(error), type(error).__name__)
+    return errors.advise(status, message or str(error), type(error).__name__, source_host)
+
+
+# What a failed evacuate call means for the evacuation (``failure_kind``).
+REFUSED = "refused"              # Nova (or a proxy) answered: nothing was done
+NOT_SENT = "not_sent"            # the request never left: nothing was done
+ANSWER_LOST = "answer_lost"      # the request went out and its answer was lost
+LOGIN_EXPIRED = "login_expired"  # 401: the token is no longer valid; nothing was done
+
+
+def failure_kind(error):
+    """Whether Nova may have acted on a write that raised ``error``.
+
+    An HTTP answer is a refusal, except 500/502/503/504 (``errors.MAYBE_ACCEPTED_STATUSES``:
+    nova-api may have done its work before the error, or a proxy lost the answer) and 401
+    (the login expired). A transport error is "not sent" only when the connection itself
+    could not be made (refused, unknown name, connect timeout, no endpoint in the catalog):
+    a read timeout, a reset or a closed connection after the request was written, a TLS
+    error and anything unrecognised may come after Nova received the request.
+    """
+    status = error_status(error)
+    if status == 401:
+        return LOGIN_EXPIRED
+    if status is not None:
+        return ANSWER_LOST if status in errors.MAYBE_ACCEPTED_STATUSES else REFUSED
+    if isinstance(error, client.ConfigurationError) or _never_connected(error):
+        return NOT_SENT
+    return ANSWER_LOST
+
+
+def _never_connected(error):
+    """Whether ``error`` (keystoneauth's, with the requests/urllib3 error it was raised
+    from) says no connection was made. keystoneauth maps every requests timeout to
+    ``ConnectTimeout`` and every connection error to ``ConnectFailure``, so the cause
+    decides."""
+    from keystoneauth1 import exceptions as ksa_exceptions
+    import requests
+    from urllib3 import exceptions as urllib3_exceptions
+
+    if isinstance(error, (ksa_exceptions.EndpointNotFound, ksa_exceptions.EmptyCatalog)):
+        return True
+    seen = set()
+    stack = [error]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, (requests.exceptions.ConnectTimeout,
+                                urllib3_exceptions.ConnectTimeoutError,
+                                urllib3_exceptions.NewConnectionError)):
+            return True  # includes connection refused and name resolution failures
+        if isinstance(current, (requests.exceptions.ReadTimeout,
+                                urllib3_exceptions.ReadTimeoutError,
+                                urllib3_exceptions.ProtocolError)):
+            return False  # the request was (being) sent
+        stack.extend([getattr(current, "__cause__", None), getattr(current, "__context__", None),
+                      getattr(current, "reason", None)])
+        stack.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+    return False
+
+
+def lost_answer_text(error):
+    """What happened to a lost answer, in words (no internal detail beyond Nova's)."""
+    status = error_status(error)
+    if status is not None:
+        message = errors.nova_message(getattr(error, "message", None) or "")
+        return "HTTP %d%s" % (status, (": " + message[:200]) if message else "")
+    return "%s: %s" % (type(error).__name__, str(error)[:200])
 
 
 def error_status(error):

@@ -99,6 +99,20 @@ def servers_on_host(request, host):
 
 
 @profiler.trace
+def server_get(request, server_id):
+    """One server as Nova shows it now (``GET /servers/{id}``), or None when Nova says it
+    does not exist (404)."""
+    nova = client.novaclient(request)
+    try:
+        _resp, body = nova.client.get("/servers/%s" % parse.quote(server_id, safe=""))
+    except Exception as error:  # novaclient's NotFound (or a test helper's stub of it)
+        if 404 in (getattr(error, "code", None), getattr(error, "http_status", None)):
+            return None
+        raise
+    return body.get("server")
+
+
+@profiler.trace
 def service_get(request, host):
     """The nova-compute service of ``host`` as a dict, or None."""
     nova = client.novaclient(request)

@@ -200,3 +200,58 @@ def test_evacuation_migrations_on_an_old_cloud_send_no_paging_parameters(fake_no
     actions.evacuation_migrations(fake_request(fake_nova.endpoint), "cmp1", since)
     (call,) = fake_nova.calls("/os-migrations")
     assert "changes-since" not in call.query and "limit" not in call.query
+
+
+# ------------------------------------------------------------------- lost answers
+
+def _evacuate_error(fake_nova, endpoint=None):
+    built = evac_request.build_request(evac_request.EvacuateOptions(), "2.94")
+    with pytest.raises(Exception) as caught:
+        actions.evacuate(fake_request(endpoint or fake_nova.endpoint), SERVER_ID, built)
+    return caught.value
+
+
+@pytest.mark.parametrize("fate, kind", [
+    (nova.DROP_BEFORE, actions.ANSWER_LOST),   # written, then the connection closed
+    (nova.DROP_AFTER, actions.ANSWER_LOST),
+    (("delay", 1.5), actions.ANSWER_LOST),     # answered after EVAC_NOVA_TIMEOUT
+    (("status", 502), actions.ANSWER_LOST),
+    (("status", 504), actions.ANSWER_LOST),
+    (("status", 503), actions.ANSWER_LOST),
+])
+def test_an_answer_lost_after_the_request_was_written_may_be_accepted(fake_nova, settings,
+                                                                     fate, kind):
+    settings.EVAC_NOVA_TIMEOUT = 0.3
+    fake_nova.fates[SERVER_ID] = [fate]
+    error = _evacuate_error(fake_nova)
+    assert actions.failure_kind(error) == kind, (type(error), error)
+    assert len(fake_nova.evacuations()) == 1  # the transport never sends a write twice
+
+
+def test_clean_answers_and_unmade_connections_are_not_lost_answers(fake_nova, settings):
+    fake_nova.refusals[SERVER_ID] = (400, "Compute service of cmp1 is still in use.")
+    assert actions.failure_kind(_evacuate_error(fake_nova)) == actions.REFUSED
+    fake_nova.refusals[SERVER_ID] = (500, "Unexpected API Error.")  # Nova may have acted
+    assert actions.failure_kind(_evacuate_error(fake_nova)) == actions.ANSWER_LOST
+    del fake_nova.refusals[SERVER_ID]
+    fake_nova.unauthorized_after = 0
+    assert actions.failure_kind(_evacuate_error(fake_nova)) == actions.LOGIN_EXPIRED
+    endpoint = fake_nova.endpoint
+    fake_nova.stop()  # nothing listens: the connection is refused, nothing was sent
+    assert actions.failure_kind(_evacuate_error(fake_nova, endpoint)) == actions.NOT_SENT
+
+
+def test_instance_evacuations_asks_for_one_server(fake_nova):
+    fake_nova.migrations = [migration(SERVER_ID, "cmp1"), migration("other", "cmp1")]
+    found = actions.instance_evacuations(fake_request(fake_nova.endpoint), SERVER_ID)
+    assert [m["instance_uuid"] for m in found] == [SERVER_ID]
+    (call,) = fake_nova.calls("/os-migrations")
+    assert call.query["instance_uuid"] == [SERVER_ID]
+    assert call.query["migration_type"] == ["evacuation"]
+
+
+def test_still_in_use_advice_knows_the_failed_host(fake_nova):
+    fake_nova.refusals[SERVER_ID] = nova.still_in_use("cmp2")
+    error = _evacuate_error(fake_nova)
+    assert actions.advice_for(error).code == "source_still_up"
+    assert actions.advice_for(error, source_host="cmp1").code == "server_not_on_source"

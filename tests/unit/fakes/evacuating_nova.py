@@ -7,8 +7,11 @@ what the progress endpoint reads:
   ``updated`` is at or after it, deleted ones included, like Nova) and serves ``updated``
   (stamped now, or at ``clock`` when a test sets it);
 * ``GET /os-migrations`` honours ``changes-since`` (``updated_at``) and answers newest first;
-* an accepted evacuate creates an ``accepted`` evacuation record and sets the server to
-  REBUILD/rebuilding, as nova-api does;
+* an accepted evacuate creates an ``accepted`` evacuation record and an ``evacuate``
+  instance action (with the answer's request id) and sets the server to REBUILD/rebuilding,
+  as nova-api does, before it answers (so a lost answer leaves them: ``nova.py``'s fates);
+* ``GET /servers/{id}`` and ``GET /servers/{id}/os-instance-actions`` (reads counted in
+  ``action_reads``);
 * ``step(instance_id)`` moves one evacuation along Nova's real sequence (see
   ``SEQUENCE``), ``fail(...)`` ends it the two ways Nova does, ``cleanup(host)`` is the
   source compute's restart (``done`` -> ``completed``).
@@ -49,6 +52,8 @@ class EvacuatingFakeNova(WritableFakeNova):
         self.progress_of = {}          # instance id -> index in SEQUENCE
         self.lock = threading.RLock()
         self.clock = None              # a fixed datetime for Nova's stamps (None: now)
+        self.actions = {}              # server id -> [instance actions], newest first
+        self.action_reads = []
 
     # --- state ---------------------------------------------------------------------
     def add_servers(self, servers, updated_seconds_ago=3600):
@@ -145,6 +150,16 @@ class EvacuatingFakeNova(WritableFakeNova):
     # --- answers ----------------------------------------------------------------------
     def answer(self, method, path, query, headers):
         with self.lock:
+            if path.startswith("/v2.1/servers/") and path.endswith("/os-instance-actions"):
+                server_id = path.split("/")[3]
+                self.action_reads.append(server_id)
+                return 200, {"instanceActions": list(self.actions.get(server_id, []))}
+            if path.startswith("/v2.1/servers/") and path.count("/") == 3 \
+                    and path != "/v2.1/servers/detail":
+                found = [s for s in self.servers if s["id"] == path.split("/")[3]]
+                if not found or found[0]["status"] == "DELETED":
+                    return 404, {"itemNotFound": {"code": 404, "message": "not found"}}
+                return 200, {"server": found[0]}
             if path == "/v2.1/servers/detail" and "changes-since" in query:
                 if self.servers_status != 200:
                     return self.servers_status, {"computeFault": {
@@ -174,6 +189,9 @@ class EvacuatingFakeNova(WritableFakeNova):
                 self.progress_of[server_id] = 0
                 server.pop("fault", None)
                 self._apply(server_id)
+                self.actions.setdefault(server_id, []).insert(0, factories.action(
+                    server_id, request_id=headers["x-openstack-request-id"],
+                    user_id="admin-id", created=self.clock))
         return status, answer, headers
 
 

@@ -10,6 +10,12 @@ with Nova's paging (``limit``/``marker`` and ``<key>_links``).
   * ``POST /servers/{id}/action``: 200 with ``x-openstack-request-id`` (and, below 2.14, an
     ``adminPass`` body), or the refusal configured in ``refusals[id]``. It counts the calls
     in flight (``max_in_flight``) and can hold them at a ``gate`` until the test opens it.
+    ``fates[id]`` (a list, one entry used per call) loses the answer the ways a network
+    does: ``DROP_BEFORE`` (the connection closes before Nova acts), ``DROP_AFTER`` (Nova
+    acts, then the connection closes), ``("delay", s)`` (Nova acts, the answer comes ``s``
+    seconds later), ``("status", 502)`` (Nova acts, a proxy answers 502 with its own page).
+  * ``unauthorized_after``: once that many evacuate calls went through, every request gets
+    401, as Keystone's middleware answers an expired token.
   * ``PUT /os-services/...``: records the body, answers like Nova.
   * ``GET /os-migrations``: ``migrations`` filtered by ``source_compute``/``migration_type``.
 
@@ -21,6 +27,7 @@ Its subclasses: ``evacuating_nova.EvacuatingFakeNova`` (plays evacuations forwar
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import json
 import threading
+import time
 from types import SimpleNamespace
 import uuid
 from urllib import parse
@@ -28,6 +35,10 @@ from urllib import parse
 from evac_dashboard.api import client
 
 GATE_TIMEOUT = 30  # a forgotten gate must not hang the test run forever
+DROP_BEFORE = "drop_before"
+DROP_AFTER = "drop_after"
+UNAUTHORIZED = {"error": {"code": 401, "title": "Unauthorized",
+                          "message": "The request you have made requires authentication."}}
 
 
 class FakeNova:
@@ -165,6 +176,9 @@ class WritableFakeNova(FakeNova):
         self.in_flight = 0
         self.max_in_flight = 0
         self.issued_request_ids = []  # the x-openstack-request-id of every write, in order
+        self.fates = {}             # server id -> [DROP_BEFORE | DROP_AFTER | (kind, value)]
+        self.unauthorized_after = None
+        self._let_through = 0
         self._lock = threading.Lock()
 
     # --- inspection --------------------------------------------------------------------
@@ -174,6 +188,25 @@ class WritableFakeNova(FakeNova):
 
     def evacuated_ids(self):
         return [r.path.split("/")[-2] for r in self.evacuations()]
+
+    def token_expired(self, path=""):
+        """Whether a request now gets 401: ``unauthorized_after`` evacuate calls were let
+        through already (counting this one, for an evacuate call to ``path``)."""
+        if self.unauthorized_after is None:
+            return False
+        with self._lock:
+            if self._let_through >= self.unauthorized_after:
+                return True
+            if path.startswith("/v2.1/servers/") and path.endswith("/action"):
+                self._let_through += 1
+            return False
+
+    def _fate(self, path):
+        if not (path.startswith("/v2.1/servers/") and path.endswith("/action")):
+            return None
+        with self._lock:
+            pending = self.fates.get(path.split("/")[-2])
+            return pending.pop(0) if pending else None
 
     # --- answers -------------------------------------------------------------------------
     def answer(self, method, path, query, headers):
@@ -249,6 +282,32 @@ class WritableFakeNova(FakeNova):
         base = super()._handler_class()
 
         class Handler(base):
+            def do_GET(self):
+                if fake.token_expired():
+                    fake.requests.append(SimpleNamespace(
+                        method="GET", path=parse.urlparse(self.path).path, query={},
+                        microversion=None, legacy_microversion=None))
+                    return self._send(401, UNAUTHORIZED, {})
+                return super().do_GET()
+
+            def _send(self, status, answer, headers, content_type="application/json"):
+                data = (answer if isinstance(answer, bytes) else
+                        json.dumps(answer).encode() if answer is not None else b"")
+                try:
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    if data:
+                        self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (a "delay" fate)
+
+            def _drop(self):
+                self.close_connection = True  # no answer at all: the client sees a reset
+
             def _write(self, method):
                 url = parse.urlparse(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
@@ -258,19 +317,24 @@ class WritableFakeNova(FakeNova):
                 legacy = self.headers.get("X-OpenStack-Nova-API-Version")
                 version = (microversion or "compute " + (legacy or "2.1")).split()[-1]
                 fake._current_version.value = tuple(int(p) for p in version.split("."))
+                expired = fake.token_expired(url.path)
                 fake.requests.append(SimpleNamespace(
                     method=method, path=url.path, query=parse.parse_qs(url.query), body=body,
                     microversion=microversion, legacy_microversion=legacy, version=version))
+                if expired:
+                    return self._send(401, UNAUTHORIZED, {})
+                fate = fake._fate(url.path)
+                if fate == DROP_BEFORE:
+                    return self._drop()
                 status, answer, headers = fake.answer_write(method, url.path, body)
-                data = json.dumps(answer).encode() if answer is not None else b""
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                if data:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                if fate == DROP_AFTER:
+                    return self._drop()
+                if isinstance(fate, tuple) and fate[0] == "delay":
+                    time.sleep(fate[1])
+                if isinstance(fate, tuple) and fate[0] == "status":
+                    return self._send(fate[1], b"<html><body><h1>%d Bad Gateway</h1>"
+                                      b"</body></html>" % fate[1], {}, "text/html")
+                self._send(status, answer, headers)
 
             def do_POST(self):
                 self._write("POST")
