@@ -1,5 +1,6 @@
 """Tables of the Compute Hosts panel: hosts, and the instances on one host."""
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from horizon import tables
@@ -37,15 +38,69 @@ class HostModalAction(tables.LinkAction):
                        args=[datum.host])
 
 
+def has_bmc(table, host):
+    return host.host in getattr(table, "bmc_hosts", ())
+
+
+class FenceAndEvacuate(HostModalAction):
+    """The outage path for a host with a BMC: power it off, confirm Off, force it down and
+    evacuate its instances, in one action. It leads a down host's row."""
+
+    name = "fence_evacuate"
+    verbose_name = _("Fence and evacuate")
+    classes = ("ajax-modal", "btn-danger")
+    policy_rules = (("compute", "os_compute_api:os-evacuate"),)
+
+    def allowed(self, request, host):
+        return (has_bmc(self.table, host) and host.is_down and not host.forced_down
+                and host.instance_count != 0 and cloud.supports(request, "service_force_down"))
+
+
+class Fence(HostModalAction):
+    """Power off through the BMC, confirm Off, then force the service down."""
+
+    name = "fence"
+    verbose_name = _("Fence (power off, force down)")
+    classes = ("ajax-modal", "btn-danger")
+
+    def allowed(self, request, host):
+        return (has_bmc(self.table, host) and host.is_down and not host.forced_down
+                and cloud.supports(request, "service_force_down"))
+
+
+class FenceRunningHost(Fence):
+    """Fencing a host that still heartbeats is possible but never the suggested action."""
+
+    name = "fence_running"
+    url_name = "fence"
+    verbose_name = _("Fence…")
+    classes = ("ajax-modal",)
+
+    def allowed(self, request, host):
+        return (has_bmc(self.table, host) and not host.is_down and not host.forced_down
+                and cloud.supports(request, "service_force_down"))
+
+
+class PowerOn(HostModalAction):
+    """After repair: power the host on through its BMC."""
+
+    name = "power_on"
+    verbose_name = _("Power On")
+
+    def allowed(self, request, host):
+        return has_bmc(self.table, host) and (host.is_down or host.forced_down)
+
+
 class ForceDown(HostModalAction):
-    """The first thing to do for a dead host: it leads the row's actions."""
+    """The first thing to do for a dead host without a BMC entry: it leads the row's
+    actions (a host with one is fenced instead)."""
 
     name = "force_down"
     verbose_name = _("Force Down (host is fenced)")
     classes = ("ajax-modal", "btn-danger")
 
     def allowed(self, request, host):
-        return (host.is_down and not host.forced_down
+        return (not has_bmc(self.table, host) and host.is_down and not host.forced_down
                 and cloud.supports(request, "service_force_down"))
 
 
@@ -58,7 +113,8 @@ class ForceDownRunningHost(ForceDown):
     classes = ("ajax-modal",)
 
     def allowed(self, request, host):
-        return not host.is_down and cloud.supports(request, "service_force_down")
+        return (not has_bmc(self.table, host) and not host.is_down
+                and cloud.supports(request, "service_force_down"))
 
 
 class EvacuateHost(HostModalAction):
@@ -130,11 +186,26 @@ def host_link(host):
     return reverse("horizon:admin:evac_hosts:detail", args=[host.host])
 
 
+class PowerColumn(tables.Column):
+    """The BMC's power state: rendered as a placeholder the page's script fills in
+    (``evac.power.js``), so the page never waits for a BMC; "Not configured" at once for a
+    host without one."""
+
+    def get_raw_data(self, datum):
+        if has_bmc(self.table, datum):
+            return format_html('<span class="evac-power" data-host="{}" aria-live="polite">'
+                               '<span class="evac-power-waiting">{}</span></span>',
+                               datum.host, _("reading…"))
+        return format_html('<span class="evac-power evac-power-not_configured">{}</span>',
+                           _("Not configured"))
+
+
 class ComputeHostsTable(tables.DataTable):
     host = tables.Column("host", verbose_name=_("Host"), link=host_link)
     hypervisor = tables.Column("hypervisor_hostname", verbose_name=_("Hypervisor"))
     zone = tables.Column("zone", verbose_name=_("Zone"))
     state = tables.Column(display.host_state, verbose_name=_("State"))
+    power = PowerColumn("power", verbose_name=_("Power (BMC)"), classes=("evac-power-cell",))
     forced_down = tables.Column(display.forced_down, verbose_name=_("Forced down"))
     status = tables.Column(display.service_status, verbose_name=_("Service"))
     record = tables.Column(display.record_age, verbose_name=_("Record updated"),
@@ -150,9 +221,13 @@ class ComputeHostsTable(tables.DataTable):
         table_actions = (HostFilterAction,)
         # The first allowed action is the row's button: fencing or evacuating a down host,
         # viewing an up one.
-        row_actions = (ForceDown, EvacuateHost, EvacuateHostWizard, ViewInstances,
-                       UnsetForceDown, DisableService, EnableService, ForceDownRunningHost)
+        row_actions = (FenceAndEvacuate, Fence, ForceDown, EvacuateHost, EvacuateHostWizard,
+                       ViewInstances, UnsetForceDown, PowerOn, DisableService, EnableService,
+                       FenceRunningHost, ForceDownRunningHost)
         multi_select = False
+
+    # Hosts with an entry in the BMC file (set by the view): fenced through their BMC.
+    bmc_hosts = frozenset()
 
 
 class EvacuateInstance(tables.LinkAction):

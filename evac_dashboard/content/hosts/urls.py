@@ -1,6 +1,7 @@
 from django.urls import re_path
 
 from evac_dashboard.content.evacuate import views as evacuate_views
+from evac_dashboard.content.hosts import fence_views
 from evac_dashboard.content.hosts import views
 from evac_dashboard.content.wizard import views as wizard_views
 
@@ -8,10 +9,15 @@ HOST = r"(?P<host>[^/]+)"
 
 urlpatterns = [
     re_path(r"^$", views.IndexView.as_view(), name="index"),
+    re_path(r"^power-states/$", fence_views.PowerStatesView.as_view(), name="power_states"),
     re_path(r"^%s/$" % HOST, views.DetailView.as_view(), name="detail"),
     re_path(r"^%s/force-down/$" % HOST, views.ForceDownView.as_view(), name="force_down"),
     re_path(r"^%s/unset-force-down/$" % HOST, views.UnsetForceDownView.as_view(),
             name="unset_force_down"),
+    re_path(r"^%s/fence/$" % HOST, fence_views.FenceView.as_view(), name="fence"),
+    re_path(r"^%s/fence-evacuate/$" % HOST, fence_views.FenceAndEvacuateView.as_view(),
+            name="fence_evacuate"),
+    re_path(r"^%s/power-on/$" % HOST, fence_views.PowerOnView.as_view(), name="power_on"),
     re_path(r"^%s/disable/$" % HOST, views.DisableServiceView.as_view(), name="disable"),
     re_path(r"^%s/enable/$" % HOST, views.EnableServiceView.as_view(), name="enable"),
     re_path(r"^%s/evacuate/$" % HOST, evacuate_views.EvacuateHostView.as_view(),

@@ -8,7 +8,10 @@ from horizon import forms
 from horizon import messages
 from horizon import tables
 
+from evac_dashboard import conf
+from evac_dashboard.operations import bmc_inventory
 from evac_dashboard.operations import cloud_reads as cloud
+from evac_dashboard.operations import power_states
 from evac_dashboard.content.hosts import forms as host_forms
 from evac_dashboard.content.hosts import tables as host_tables
 from evac_dashboard.rules import hosts as host_model
@@ -26,12 +29,19 @@ class IndexView(tables.DataTableView):
         except Exception:
             exceptions.handle(self.request, _("Unable to retrieve compute hosts from Nova."))
             return []
-        return host_model.build_hosts(services, hypervisors, servers_listed=servers_listed)
+        hosts = host_model.build_hosts(services, hypervisors, servers_listed=servers_listed)
+        # Which hosts have a BMC: the file only, no BMC is asked (the page's script does).
+        self.table.bmc_hosts = frozenset(power_states.configured_hosts([h.host for h in hosts]))
+        return hosts
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         hosts = context["table"].data
         context["down_count"] = sum(1 for host in hosts if host.is_down)
+        context["bmc_count"] = len(context["table"].bmc_hosts)
+        context["bmc_problem"] = bmc_inventory.problem()
+        context["power_url"] = reverse("horizon:admin:evac_hosts:power_states")
+        context["power_interval"] = max(5, int(conf.bmc_power_cache_seconds()) or 15)
         try:
             context["microversion"] = ".".join(map(str, cloud.negotiated_version(self.request)))
         except Exception:

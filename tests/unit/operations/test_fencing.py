@@ -121,7 +121,8 @@ def test_redfish_fence_powers_off_confirms_then_forces_down(cloud, redfish, bmc_
     assert writes[0] == {"forced_down": True}
     assert writes[1] == {"status": "disabled", "disabled_reason": "fenced: PSU"}
     assert [(r.action, r.outcome) for r in records()] == [
-        (AuditRecord.FENCE, AuditRecord.SUCCEEDED), (AuditRecord.FORCE_DOWN, AuditRecord.SUCCEEDED),
+        (AuditRecord.FENCE, AuditRecord.SUCCEEDED),
+        (AuditRecord.FORCE_DOWN, AuditRecord.SUCCEEDED),
         (AuditRecord.DISABLE, AuditRecord.SUCCEEDED)]
     fence_record = records()[0]
     assert "Off confirmed" in fence_record.detail
