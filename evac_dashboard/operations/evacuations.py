@@ -9,6 +9,7 @@ never left to a Resume).
 from dataclasses import dataclass
 import logging
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from evac_dashboard.operations import host_facts
@@ -23,6 +24,7 @@ from evac_dashboard.rules import progress
 from evac_dashboard.store import audit
 from evac_dashboard.store import batches
 from evac_dashboard.operations import liveness
+from evac_dashboard.operations import lost_answers
 from evac_dashboard.operations import snapshots
 from evac_dashboard.operations.progress_reads import cached_read, forget_cache
 
@@ -110,6 +112,7 @@ def start(request, evacuation, executor=None):
     problems = start_problems(evacuation)
     if problems:
         raise ActionRefused(" ".join(str(p) for p in problems))
+    credentials = _credentials(request)
     evacuate_request = evac_request.build_request(evacuation.options, evacuation.negotiated)
     kind = Batch.KIND_HOST if evacuation.kind == Batch.KIND_HOST else Batch.KIND_INSTANCE
     try:
@@ -132,8 +135,8 @@ def start(request, evacuation, executor=None):
         raise ActionRefused(_("Nothing was sent: the audit record could not be written "
                               "(%s).") % type(error).__name__) from None
     try:
-        submission.start(batch, submission.Credentials.from_request(request),
-                         password=evacuation.options.admin_password, executor=executor)
+        submission.start(batch, credentials, password=evacuation.options.admin_password,
+                         executor=executor)
     except Exception as error:
         LOG.exception("Evacuation batch %s: the submission could not start", batch.pk)
         detail = recording.describe_error(error)
@@ -142,6 +145,17 @@ def start(request, evacuation, executor=None):
         raise ActionRefused(_("Nothing was sent: the evacuation could not start (%s).")
                             % detail) from None
     return batch
+
+
+def _credentials(request):
+    """The request's login for a sender; ``ActionRefused`` when it expires too soon
+    (``submission.check_login``), before anything is stored or sent."""
+    credentials = submission.Credentials.from_request(request)
+    try:
+        submission.check_login(credentials)
+    except submission.LoginExpiring as error:
+        raise ActionRefused(str(error)) from None
+    return credentials
 
 
 def _abandon(batch, reason):
@@ -156,7 +170,10 @@ def retry(request, batch, item_ids=None, password=None, executor=None):
     """Send failed items again as new attempts (all failed ones when ``item_ids`` is None).
 
     Which items failed is decided from a fresh Nova read (the same two requests as a
-    poll), never from the page's possibly old view. Returns the number of items resent.
+    poll), never from the page's possibly old view. Items whose answer was lost are first
+    settled from Nova (``lost_answers``): one Nova has is not sent again, one Nova never
+    acted on is sent, one Nova cannot tell about yet is left alone. Returns the number of
+    items resent.
     """
     batch.refresh_from_db()
     if batch.state in Batch.ACTIVE_STATES:
@@ -168,6 +185,8 @@ def retry(request, batch, item_ids=None, password=None, executor=None):
     if batch.password_set and not password:
         raise ActionRefused(_("This batch was started with an admin password. Enter it again "
                               "to retry (it is never stored)."))
+    credentials = _credentials(request)
+    unsettled = _settle_lost_answers(credentials, batch, item_ids)
     view = cached_read(request, batch, fresh=True)
     items = list(Item.objects.filter(batch_id=batch.pk).order_by("position"))
     known = {item.pk: snapshots.item_view(batch, item, view) for item in items}
@@ -177,8 +196,11 @@ def retry(request, batch, item_ids=None, password=None, executor=None):
         raise ActionRefused(_("No such item in this batch: %s") % ", ".join(
             sorted(str(i) for i in unknown)))
     expected = {item.pk: (item.attempt, item.submit_state) for item in items
-                if item.pk in wanted and progress.can_retry(
-                    known[item.pk].progress.state, known[item.pk].deleted, item.submit_state)}
+                if item.pk in wanted and item.submit_state != Item.UNKNOWN  # never as it is
+                and progress.can_retry(known[item.pk].progress.state, known[item.pk].deleted,
+                                       item.submit_state)}
+    if not expected and unsettled:
+        raise ActionRefused(unsettled)
     if not expected:
         if item_ids is None:
             raise ActionRefused(_("No instance of this batch has failed."))
@@ -188,8 +210,8 @@ def retry(request, batch, item_ids=None, password=None, executor=None):
         request, AuditRecord.RETRY, batch,
         instance_ids=[item.instance_id for item in items if item.pk in expected])
     try:
-        submission.start_retry(batch, expected, submission.Credentials.from_request(request),
-                               password=password, executor=executor)
+        submission.start_retry(batch, expected, credentials, password=password,
+                               executor=executor)
     except (batches.BatchAlreadyActive, batches.BatchNotStartable) as error:
         audit.complete(record, AuditRecord.FAILED, detail=str(error))
         if isinstance(error, batches.BatchAlreadyActive):
@@ -200,6 +222,25 @@ def retry(request, batch, item_ids=None, password=None, executor=None):
         raise
     forget_cache()
     return len(expected)
+
+
+def _settle_lost_answers(credentials, batch, item_ids):
+    """Ask Nova about the batch's items whose answer was lost (of ``item_ids``, or all);
+    returns why some could not be settled yet ("" when all were)."""
+    lost = batches.answer_lost_items(batch.pk, item_ids)
+    if not lost:
+        return ""
+    findings = lost_answers.resolve_all(credentials, lost)
+    waiting = [item for item in lost if findings[item.pk].verdict == lost_answers.WAIT]
+    if not waiting:
+        forget_cache()
+        return ""
+    seconds = max(0, int(max((lost_answers.deadline(item) - timezone.now()).total_seconds()
+                             for item in waiting)))
+    return _("Nothing was sent for %(n)d instance(s) whose answer was lost: Nova does not "
+             "show yet whether it acted on them (%(why)s). Try again in %(s)d s; they are "
+             "never sent twice.") % {"n": len(waiting), "why": findings[waiting[0].pk].reason,
+                                     "s": max(seconds, 1)}
 
 
 def cancel(request, batch, item_ids=None):
@@ -250,13 +291,14 @@ def resume(request, batch, password=None, executor=None):
     if batch.password_set and not password:
         raise ActionRefused(_("This batch was started with an admin password. Enter it again "
                               "to resume (it is never stored)."))
+    credentials = _credentials(request)
     record = audit.begin_batch_action(
         request, AuditRecord.RESUME, batch, instance_ids=list(
             Item.objects.filter(batch_id=batch.pk, submit_state__in=Item.OPEN_STATES)
             .values_list("instance_id", flat=True)))
     try:
-        run = submission.start(batch, submission.Credentials.from_request(request),
-                               password=password or None, executor=executor)
+        run = submission.start(batch, credentials, password=password or None,
+                               executor=executor)
     except (batches.BatchAlreadyActive, batches.BatchNotStartable,
             submission.PasswordRequired) as error:
         audit.complete(record, AuditRecord.FAILED, detail=str(error))

@@ -45,6 +45,9 @@ def resume_status(batch, now=None):
     if state == Batch.INTERRUPTED:
         if not open_items:
             return ResumeStatus(False, _("Nothing is left to send."), 0)
+        if (batch.error_message or "").startswith(submission.LOGIN_EXPIRED_MESSAGE):
+            return ResumeStatus(True, _("Your login expired: log in again and resume."),
+                                open_items)
         return ResumeStatus(True, _("The submission stopped before every instance was sent."),
                             open_items)
     if state not in Batch.ACTIVE_STATES:

@@ -24,6 +24,7 @@ Cost: ``NOVA_CALLS_PER_POLL`` requests per poll; several people watching the sam
 share one Nova read for ``SNAPSHOT_CACHE_SECONDS`` (per dashboard process). Writes: only
 items whose stages or outcome changed.
 """
+import dataclasses
 from dataclasses import dataclass
 import datetime
 import logging
@@ -39,6 +40,7 @@ from evac_dashboard.rules import errors
 from evac_dashboard.rules import progress
 from evac_dashboard.rules import servers as srv
 from evac_dashboard.rules import services as svc
+from evac_dashboard.store import batches as batch_store
 from evac_dashboard.store import item_progress
 from evac_dashboard.operations import liveness
 from evac_dashboard.operations.progress_reads import (  # noqa: F401
@@ -148,6 +150,8 @@ def stored_progress(item):
         return progress.Progress(progress.PENDING, detail="being sent")
     if state == Item.SUBMIT_FAILED:
         return progress.Progress(progress.FAILED, detail="Nova refused the evacuate request")
+    if state == Item.UNKNOWN:
+        return progress.Progress(progress.UNKNOWN, detail=progress.ANSWER_LOST)
     return progress.Progress(progress.SUBMITTED, detail="sent; Nova's state is not known")
 
 
@@ -200,15 +204,22 @@ def item_view(batch, item, view):
     return ItemView(prog, server, migration, seen, deleted, item.has_outcome)
 
 
-def item_advice(item, prog, server):
-    """``errors.Advice`` for a failed item (Nova's refusal, or the fault/record after)."""
+def item_advice(item, prog, server, source_host=None):
+    """``errors.Advice`` for a failed item (Nova's refusal, or the fault/record after) or
+    one whose answer was lost; ``source_host``: the batch's failed host."""
+    if prog.state == progress.UNKNOWN:
+        return errors.answer_lost(item.error_message or _("no answer"))
     if prog.state != progress.FAILED:
         return None
+    if item.submit_state == Item.SUBMIT_FAILED and item.advice_code == errors.NOT_RECEIVED:
+        return errors.not_received(item.error_message)
     if item.submit_state == Item.SUBMIT_FAILED:
         rule = next((r for r in errors.RULES if r.code == item.advice_code), None)
         exception_name = rule.exceptions[0] if rule is not None and rule.exceptions else None
-        advice = errors.advise(item.error_status, item.error_message, exception_name)
-        if advice.code != item.advice_code and item.advice_code:
+        advice = errors.advise(item.error_status, item.error_message, exception_name,
+                               source_host)
+        if (advice.code != item.advice_code and item.advice_code
+                and not errors.refines(item.advice_code, advice.code)):
             return errors.Advice(item.advice_code, _("Nova refused the request"),
                                  item.error_message, item.error_message, bool(item.retryable))
         return advice
@@ -229,6 +240,8 @@ def _since(item, known, now):
         return item.cancelled_at
     if state == progress.PENDING:
         return item.submitting_at if item.submit_state == Item.SUBMITTING else item.updated_at
+    if state == progress.UNKNOWN:
+        return item.answer_lost_at or item.updated_at
     if state == progress.SUBMITTED:
         return item.submitted_at or item.updated_at
     if state == progress.FAILED and item.submit_state == Item.SUBMIT_FAILED:
@@ -297,7 +310,11 @@ def item_row(batch, item, view, now, finished_batch, writes=None):
     stages, changed = _stages(item, prog, exact)
     if changed and writes is not None:
         writes["stages"].append(item)
-    advice = item_advice(item, prog, server)
+    if item.submit_state == Item.UNKNOWN and migration and writes is not None:
+        writes["found"].append((item.pk, migration_key(migration)))  # Nova has it
+    if prog.state == progress.UNKNOWN and not batch.is_active:
+        prog = dataclasses.replace(prog, detail=progress.ANSWER_LOST_UNCONFIRMED)
+    advice = item_advice(item, prog, server, batch.source_host)
     since_at = svc.parse_time(since)
     to_host = tried_host = None
     if prog.state == progress.DONE:
@@ -385,6 +402,8 @@ def _save(writes):
         item_progress.save_outcomes(writes["outcomes"])
         item_progress.save_stages(writes["stages"])
         item_progress.save_outcome_migration_status(writes["migration_status"])
+        for item_id, found_id in writes["found"]:
+            batch_store.mark_found(item_id, found_id)
     except Exception:  # never fail a poll over a write: the next poll writes it again
         LOG.warning("Could not record the progress of some items", exc_info=True)
 
@@ -429,7 +448,7 @@ def snapshot(request, batch, view=None, now=None):
     items = list(Item.objects.filter(batch_id=batch.pk).order_by("position"))
     now = now or timezone.now()
     finished_batch = batch.state == Batch.FINISHED
-    writes = {"outcomes": [], "stages": [], "migration_status": []}
+    writes = {"outcomes": [], "stages": [], "migration_status": [], "found": []}
     rows = [item_row(batch, item, view, now, finished_batch, writes) for item in items]
     _save(writes)
     summary = progress.summarize([r["state"] for r in rows])

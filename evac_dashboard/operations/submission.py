@@ -12,6 +12,17 @@ Resuming (a batch that already started once) first asks Nova, in one request, wh
 instances of the source host have an evacuation record created since the batch began; those
 are recorded as submitted and never sent again, whichever state their item was left in.
 
+An evacuate whose answer was lost (a timeout, a connection dropped after the request was
+written, a 500/502/503/504) is recorded ``unknown``, never ``submit_failed``: Nova may have
+accepted it. It is never sent again as it is; ``operations.lost_answers`` asks Nova, at once
+and again once the request can no longer be inside nova-api (before the run ends), and
+records it submitted (Nova has it) or failed and retryable (Nova never acted on it).
+
+The login: ``start`` refuses a token that expires within ``LOGIN_MARGIN_SECONDS``. A 401
+during the run (the token expired meanwhile) stops the sending: the item that got it and
+every item not yet sent stay pending, the batch ends ``interrupted`` with
+``LOGIN_EXPIRED_MESSAGE``, and Resume after logging in again sends them.
+
 The admin password, if any, lives only in this object's memory during the run. A resumed
 batch that had one needs it again (``PasswordRequired``).
 
@@ -20,17 +31,21 @@ it is over, and checks it before every evacuate call: a process that lost its le
 cut off) sends nothing more.
 """
 from concurrent import futures
-import copy
 import logging
 import os
 import socket
 import threading
+import time
 
 from django import db
+from django.utils import timezone
 
 from evac_dashboard.store import audit
 from evac_dashboard.api import actions
 from evac_dashboard.operations import leases
+from evac_dashboard.operations import lost_answers
+from evac_dashboard.operations.credentials import (  # noqa: F401 (submission.Credentials...)
+    LOGIN_EXPIRED_MESSAGE, LOGIN_MARGIN_SECONDS, Credentials, LoginExpiring, check_login)
 from evac_dashboard.store import batches
 from evac_dashboard.rules import errors
 from evac_dashboard.rules import request as evac_request
@@ -47,47 +62,6 @@ from evac_dashboard.rules.external import CLOCK_SKEW_MARGIN  # noqa: E402 (one d
 class PasswordRequired(Exception):
     """The batch was started with an admin password; resuming it needs the password again
     (it is never stored)."""
-
-
-# ------------------------------------------------------------------------ credentials
-
-class _Token:
-    __slots__ = ("id",)
-
-    def __init__(self, token_id):
-        self.id = token_id
-
-    def __repr__(self):
-        return "<token>"
-
-
-class _User:
-    def __init__(self, token_id, service_catalog, services_region, user_id, username):
-        self.token = _Token(token_id)
-        self.service_catalog = service_catalog
-        self.services_region = services_region
-        self.id = user_id
-        self.username = username
-
-
-class Credentials:
-    """The parts of a Horizon request the API layer needs, copied at submit time so worker
-    threads can call Nova after the request has ended. The Keystone token stays valid for
-    its lifetime (an hour by default), which bounds how long a submission can run."""
-
-    def __init__(self, token_id, service_catalog, services_region, user_id=None,
-                 username=None):
-        self.user = _User(token_id, copy.deepcopy(service_catalog), services_region,
-                          user_id, username)
-
-    @classmethod
-    def from_request(cls, request):
-        user = request.user
-        return cls(user.token.id, user.service_catalog, user.services_region,
-                   getattr(user, "id", None), getattr(user, "username", None))
-
-    def __repr__(self):
-        return "<Credentials of %s>" % (self.user.username or self.user.id or "?")
 
 
 # -------------------------------------------------------------------------- executors
@@ -121,19 +95,40 @@ def worker_name():
 
 class ReturnedPasswords:
     """Admin passwords Nova answered with (microversions below 2.14 only), held in this
-    process's memory until the page that shows them takes each once. Never persisted."""
+    process's memory for the user whose run sent the evacuate: only that user's page load
+    takes them, each once; any other user's sees and consumes nothing. Forgotten after
+    ``KEEP_SECONDS`` (10 minutes) if not taken. Never written to the database, the session,
+    a cache or a log. With several dashboard processes, only a page served by the process
+    that sent the batch can show them."""
 
-    def __init__(self):
+    KEEP_SECONDS = 600
+
+    def __init__(self, clock=time.monotonic):
         self._lock = threading.Lock()
-        self._passwords = {}
+        self._passwords = {}  # (batch id, instance id) -> (owner, password, forget at)
+        self._clock = clock
 
-    def put(self, batch_id, instance_id, password):
-        with self._lock:
-            self._passwords[(str(batch_id), instance_id)] = password
+    def _forget_expired(self, now):
+        for key in [k for k, v in self._passwords.items() if v[2] <= now]:
+            del self._passwords[key]
 
-    def take(self, batch_id, instance_id):
+    def put(self, batch_id, instance_id, password, owner):
         with self._lock:
-            return self._passwords.pop((str(batch_id), instance_id), None)
+            now = self._clock()
+            self._forget_expired(now)
+            self._passwords[(str(batch_id), instance_id)] = (
+                str(owner), password, now + self.KEEP_SECONDS)
+
+    def take(self, batch_id, instance_id, user_id):
+        """The password if ``user_id`` owns it (it is then forgotten), else None."""
+        with self._lock:
+            self._forget_expired(self._clock())
+            key = (str(batch_id), instance_id)
+            held = self._passwords.get(key)
+            if held is None or user_id is None or held[0] != str(user_id):
+                return None
+            del self._passwords[key]
+            return held[1]
 
 
 returned_passwords = ReturnedPasswords()
@@ -169,7 +164,9 @@ def start(batch, credentials, password=None, executor=None):
 
 
 def _run(batch, claim, credentials, password, executor, resumed):
-    """Take the batch's lease, ``claim()`` it in the database, start sending."""
+    """Check the login, take the batch's lease, ``claim()`` it in the database, start
+    sending."""
+    check_login(credentials)
     lease = _lease_for(batch)
     try:
         batch = claim()
@@ -210,6 +207,8 @@ class Submission:
         self._outstanding = 0
         self._errors = []
         self._done = threading.Event()
+        self._login_expired = threading.Event()  # a 401: send nothing more
+        self._lost = []  # ids of items whose answer was lost, resolved before the run ends
 
     def __repr__(self):
         return "<Submission of batch %s%s>" % (self.batch_id, " (done)" if self.done else "")
@@ -252,10 +251,19 @@ class Submission:
             self._task_done()
 
     def _task_failed(self, function, error):
+        if actions.error_status(error) == 401:
+            self._stop_for_login()
+            return
         LOG.exception("Submission of evacuation batch %s: %s failed", self.batch_id,
                       getattr(function, "__name__", function))
         with self._lock:
             self._errors.append("%s: %s" % (type(error).__name__, error))
+
+    def _stop_for_login(self):
+        if not self._login_expired.is_set():
+            LOG.warning("Evacuation batch %s: the login expired; sending stops, the rest "
+                        "waits for a resume", self.batch_id)
+        self._login_expired.set()
 
     def _task_done(self):
         with self._lock:
@@ -272,7 +280,11 @@ class Submission:
                 LOG.warning("Evacuation batch %s: lease lost; left to its new sender",
                             self.batch_id)
                 return
-            state = batches.finish_batch(self.batch_id, "; ".join(self._errors))
+            self._settle_lost_answers()
+            problems = list(self._errors)
+            if self._login_expired.is_set():
+                problems.insert(0, LOGIN_EXPIRED_MESSAGE)
+            state = batches.finish_batch(self.batch_id, "; ".join(problems))
             LOG.info("Evacuation batch %s: submission over (%s)", self.batch_id, state)
             self._complete_audit()
         finally:
@@ -296,14 +308,18 @@ class Submission:
 
     def _complete_audit(self):
         """Give the batch's pending audit records their outcome and Nova request ids."""
+        problems = ([LOGIN_EXPIRED_MESSAGE] if self._login_expired.is_set() else []) + \
+            self._errors
         try:
-            audit.batch_submission_ended(self.batch_id, "; ".join(self._errors))
+            audit.batch_submission_ended(self.batch_id, "; ".join(problems))
         except Exception:  # the batch's own state is already safe; the record stays pending
             LOG.exception("Evacuation batch %s: audit record not completed", self.batch_id)
 
     # --- the work ---------------------------------------------------------------------
     def _prepare(self):
         items = batches.items_to_submit(self.batch_id)
+        # Answers lost by an earlier run are settled by this one too (never sent as they are).
+        self._lost.extend(item.pk for item in batches.answer_lost_items(self.batch_id))
         already = self._evacuated_since_batch_began(items) if (self.resumed and items) else {}
         for item in items:
             migration_id = already.get(item.instance_id)
@@ -311,8 +327,43 @@ class Submission:
                 LOG.info("Evacuation batch %s: %s already has evacuation %s; not sent again",
                          self.batch_id, item.instance_id, migration_id)
                 batches.mark_submitted(item.pk, None, found_migration_id=migration_id)
+            elif (self.resumed and item.submit_state == batches.Item.SUBMITTING
+                  and not self._in_flight_absent(item)):
+                continue  # its call may have reached Nova: found, or now a lost answer
             else:
                 self._schedule(self._send, item)
+
+    def _in_flight_absent(self, item):
+        """A call a dead run had in flight (resume): True when Nova proves it never acted on
+        it (then it is sent). Otherwise the item is recorded as Nova has it, or as a lost
+        answer this run settles before it ends."""
+        try:
+            finding = lost_answers.check(self._credentials, item)
+        except Exception as error:  # noqa: BLE001 - Nova unreadable: settled later
+            finding = lost_answers.rules.Finding(lost_answers.WAIT, reason=str(error))
+        if finding.verdict == lost_answers.ABSENT:
+            return True
+        if finding.verdict == lost_answers.FOUND:
+            batches.mark_found(item.pk, finding.found_id, from_states=batches.Item.OPEN_STATES)
+            return False
+        what = "the dashboard stopped while the call was in flight"
+        batches.mark_answer_lost(item.pk, errors.answer_lost(what), what)
+        self._lost.append(item.pk)
+        return False
+
+    def _settle_lost_answers(self):
+        """Before the run ends: ask Nova about every answer lost in it, once the requests
+        can no longer be inside nova-api (``lost_answers.deadline``)."""
+        if not self._lost or self._login_expired.is_set():
+            return  # with an expired login Nova cannot be asked; Resume settles them
+        lost = batches.answer_lost_items(self.batch_id, self._lost)
+        if not lost:
+            return
+        wait = (max(lost_answers.deadline(item) for item in lost) - timezone.now())
+        wait = min(wait.total_seconds(), lost_answers.settle_seconds())
+        if wait > 0:
+            threading.Event().wait(wait)
+        lost_answers.resolve_all(self._credentials, lost)
 
     def _evacuated_since_batch_began(self, items):
         """``{instance_id: migration id}`` for the items Nova already has an evacuation of,
@@ -333,6 +384,11 @@ class Submission:
             LOG.warning("Evacuation batch %s: lease lost; %s is left for the process that "
                         "holds it now", self.batch_id, item.instance_id)
             return
+        left = self._credentials.expires_in()
+        if left is not None and left <= 0:
+            self._stop_for_login()  # Nova would answer 401: do not even ask
+        if self._login_expired.is_set():
+            return  # stays pending for a resume after logging in again
         if not batches.mark_submitting(item.pk):
             return  # cancelled (or answered) since it was queued
         try:
@@ -345,15 +401,37 @@ class Submission:
         try:
             result = actions.evacuate(self._credentials, item.instance_id, evacuate_request)
         except Exception as error:  # every refusal or transport failure is the item's outcome
-            advice = actions.advice_for(error)
-            LOG.warning("Evacuation batch %s: evacuate of %s failed (%s)",
-                        self.batch_id, item.instance_id, advice.code)
-            batches.mark_submit_failed(item.pk, advice, actions.error_status(error),
-                                       actions.error_request_id(error))
+            self._failed(item, error)
             return
         if result.admin_pass:
-            returned_passwords.put(self.batch_id, item.instance_id, result.admin_pass)
+            returned_passwords.put(self.batch_id, item.instance_id, result.admin_pass,
+                                   owner=self._credentials.user.id)
         batches.mark_submitted(item.pk, result.request_id)
+
+    def _failed(self, item, error):
+        """Record a failed evacuate call as what it means (``actions.failure_kind``)."""
+        kind = actions.failure_kind(error)
+        if kind == actions.LOGIN_EXPIRED:
+            batches.mark_pending_again(item.pk)  # refused before Nova saw it
+            self._stop_for_login()
+            return
+        status, request_id = actions.error_status(error), actions.error_request_id(error)
+        if kind == actions.ANSWER_LOST:
+            what = actions.lost_answer_text(error)
+            LOG.warning("Evacuation batch %s: the answer to the evacuate of %s was lost (%s); "
+                        "asking Nova", self.batch_id, item.instance_id, what)
+            batches.mark_answer_lost(item.pk, errors.answer_lost(what), what, status,
+                                     request_id)
+            with self._lock:
+                self._lost.append(item.pk)
+            # Accepted and then the answer lost: its record is there already (one request).
+            for lost in batches.answer_lost_items(self.batch_id, [item.pk]):
+                lost_answers.resolve(self._credentials, lost, quick=True)
+            return
+        advice = actions.advice_for(error, self._batch.source_host)
+        LOG.warning("Evacuation batch %s: evacuate of %s failed (%s)",
+                    self.batch_id, item.instance_id, advice.code)
+        batches.mark_submit_failed(item.pk, advice, status, request_id)
 
     def _request_for(self, item):
         """The evacuate request for one item, at the batch's microversion.

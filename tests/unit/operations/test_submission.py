@@ -265,8 +265,26 @@ def test_password_returned_below_2_14_is_kept_in_memory_only(fake_nova):
     batch = create("cmp1", servers, options, microversion="2.13")
     submission.start(batch, credentials(fake_nova), executor=submission.InlineExecutor())
     assert not [v for v in _every_stored_value() if "generated-pw" in v]
-    assert submission.returned_passwords.take(batch.pk, servers[0]["id"]) == "generated-pw"
-    assert submission.returned_passwords.take(batch.pk, servers[0]["id"]) is None
+    # Another admin's page load neither sees nor consumes it; its owner sees it once.
+    assert submission.returned_passwords.take(batch.pk, servers[0]["id"], "other-admin") is None
+    assert submission.returned_passwords.take(batch.pk, servers[0]["id"], None) is None
+    assert submission.returned_passwords.take(batch.pk, servers[0]["id"],
+                                              "admin-id") == "generated-pw"
+    assert submission.returned_passwords.take(batch.pk, servers[0]["id"], "admin-id") is None
+
+
+def test_returned_passwords_are_forgotten_after_ten_minutes():
+    now = [1000.0]
+    kept = submission.ReturnedPasswords(clock=lambda: now[0])
+    kept.put("b1", "vm-1", "pw-1", owner="u-1")
+    kept.put("b1", "vm-2", "pw-2", owner="u-1")
+    assert kept.take("b1", "vm-1", "u-1") == "pw-1"
+    now[0] += submission.ReturnedPasswords.KEEP_SECONDS - 1
+    assert kept.take("b1", "vm-2", "u-2") is None  # not its owner: not consumed either
+    now[0] += 1
+    assert kept.take("b1", "vm-2", "u-1") is None  # forgotten
+    assert not kept._passwords
+    assert submission.ReturnedPasswords.KEEP_SECONDS == 600
 
 
 # ---------------------------------------------------------------------------- resume

@@ -1,0 +1,101 @@
+"""The user's login as a background sender holds it: what the API layer needs of a Horizon
+request, copied when a run starts, and whether the token lasts long enough to start.
+
+A run starts only when the token stays valid at least ``LOGIN_MARGIN_SECONDS`` (60 s); a
+token that expires during the run is answered with 401 and stops the sending
+(``submission``): nothing is lost, the rest waits for a Resume after logging in again.
+"""
+import copy
+import datetime
+
+from django.utils import timezone
+
+from evac_dashboard.rules import services as svc
+
+
+class LoginExpiring(Exception):
+    """The user's Keystone token expires too soon to start sending (message for them)."""
+
+
+# A token must stay valid at least this long for a run to start. Not a guess of how long
+# the batch takes (Nova's speed varies tenfold and lost answers add waits): an expiry during
+# the run loses nothing (a 401 leaves the rest pending for a Resume after logging in again),
+# so this only refuses a token that would expire before the first calls are even out.
+LOGIN_MARGIN_SECONDS = 60
+LOGIN_EXPIRED_MESSAGE = "Your login expired: log in again and resume."
+
+
+# ------------------------------------------------------------------------ credentials
+
+class _Token:
+    __slots__ = ("id", "expires")
+
+    def __init__(self, token_id, expires=None):
+        self.id = token_id
+        self.expires = expires
+
+    def __repr__(self):
+        return "<token>"
+
+
+def _aware(expires):
+    """Horizon's ``token.expires`` as an aware datetime (naive means UTC, as Keystone's);
+    None when there is none."""
+    if isinstance(expires, str):
+        expires = svc.parse_time(expires)
+    if not isinstance(expires, datetime.datetime):
+        return None
+    if timezone.is_naive(expires):
+        expires = expires.replace(tzinfo=datetime.timezone.utc)
+    return expires
+
+
+class _User:
+    def __init__(self, token_id, service_catalog, services_region, user_id, username):
+        self.token = _Token(token_id)
+        self.service_catalog = service_catalog
+        self.services_region = services_region
+        self.id = user_id
+        self.username = username
+
+
+class Credentials:
+    """The parts of a Horizon request the API layer needs, copied at submit time so worker
+    threads can call Nova after the request has ended. The Keystone token stays valid until
+    ``expires`` (an hour by default): ``check_login`` before a run, a 401 during it."""
+
+    def __init__(self, token_id, service_catalog, services_region, user_id=None,
+                 username=None, expires=None):
+        self.user = _User(token_id, copy.deepcopy(service_catalog), services_region,
+                          user_id, username)
+        self.user.token.expires = _aware(expires)
+
+    @classmethod
+    def from_request(cls, request):
+        user = request.user
+        return cls(user.token.id, user.service_catalog, user.services_region,
+                   getattr(user, "id", None), getattr(user, "username", None),
+                   getattr(user.token, "expires", None))
+
+    def expires_in(self, now=None):
+        """Seconds the token stays valid (negative: expired); None when unknown."""
+        expires = self.user.token.expires
+        if expires is None:
+            return None
+        return (expires - (now or timezone.now())).total_seconds()
+
+    def __repr__(self):
+        return "<Credentials of %s>" % (self.user.username or self.user.id or "?")
+
+
+def check_login(credentials, now=None):
+    """Raise ``LoginExpiring`` when the token expires within ``LOGIN_MARGIN_SECONDS``."""
+    left = credentials.expires_in(now)
+    if left is None or left >= LOGIN_MARGIN_SECONDS:
+        return
+    if left <= 0:
+        raise LoginExpiring("Your login has expired. Log in again, then try again; nothing "
+                            "was sent.")
+    raise LoginExpiring("Your login expires in %d s, too soon to send evacuations safely. "
+                        "Log out and log in again, then try again; nothing was sent."
+                        % left)
