@@ -213,6 +213,20 @@ def forget_cache():
         _servers_seen.clear()
 
 
+def remote_error_text(error):
+    """Words for an error that came from Nova (its own message) or the way to it (the
+    advice only: a transport error's text is the client library's, not Nova's); None for
+    any other error (a database error, a bug), whose text must not be shown."""
+    from evac_dashboard.api import actions  # late: keeps this module's import light
+
+    if not actions.is_remote_error(error):
+        return None
+    advice = actions.advice_for(error)
+    if actions.error_status(error) is None:
+        return "%s: %s" % (advice.title, advice.advice)
+    return "%s: %s" % (advice.title, advice.nova_message or advice.advice)
+
+
 def nova_error_text(error):
     """A one-line reason for a failed Nova read."""
     from evac_dashboard.api import actions  # late: keeps this module's import light

@@ -12,7 +12,7 @@ from evac_dashboard.operations import snapshots
 from evac_dashboard.rules import progress
 
 STATES = (progress.PENDING, progress.SUBMITTED, progress.REBUILDING, progress.DONE,
-          progress.FAILED, progress.CANCELLED)
+          progress.FAILED, progress.CANCELLED, progress.UNKNOWN)
 
 STATE_LABELS = {
     progress.PENDING: _("Pending"),
@@ -21,6 +21,7 @@ STATE_LABELS = {
     progress.DONE: _("Done"),
     progress.FAILED: _("Failed"),
     progress.CANCELLED: _("Cancelled"),
+    progress.UNKNOWN: _("Answer lost"),
 }
 
 # Font Awesome icons as Horizon ships them (FA 6 names; "clock-o" does not exist).
@@ -31,6 +32,7 @@ STATE_ICONS = {
     progress.DONE: "check-circle",
     progress.FAILED: "times-circle",
     progress.CANCELLED: "ban",
+    progress.UNKNOWN: "question-circle",
 }
 
 STAGE_LABELS = {
@@ -45,6 +47,7 @@ STAGE_LABELS = {
     snapshots.STOPPED: _("stopped"),
     progress.FAILED: _("failed"),
     progress.CANCELLED: _("cancelled"),
+    progress.UNKNOWN: _("answer lost"),
 }
 
 BATCH_STATE_LABELS = {
@@ -72,6 +75,9 @@ DETAILS = {
     "starting the guest on the target host": _("starting the guest on the target host"),
     "stopping the guest on the target host": _("stopping the guest on the target host"),
     progress.RECORD_SAYS_DONE: _("Nova's evacuation record says done"),
+    progress.ANSWER_LOST: _("answer lost; checking Nova"),
+    progress.ANSWER_LOST_UNCONFIRMED: _("answer lost; Nova shows nothing of it yet (Retry "
+                                        "asks Nova again and never sends it twice)"),
     "guest started; waiting for Nova to switch the host":
         _("guest started; waiting for Nova to switch the host"),
 }

@@ -19,7 +19,7 @@ from evac_dashboard.content.batches import presenters
 
 TEMPLATE = "evac_dashboard/batches/_item_row.html"
 # Part of every fingerprint: bump it when the row template changes what it renders.
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"
 VERSION_SECONDS = 600
 _KEY = "evac-progress-rows:%s:%s"
 

@@ -2,12 +2,15 @@
 its actions (retry failed items, cancel waiting ones, resume an interrupted submission).
 
 Every view here sits behind the panel's permissions (admin role, compute service, the
-evacuate policy), like the rest of the panel. The JSON views never answer with a 500: bad
-input and refused actions come back as ``{"error": "...", "code": "..."}`` with a 4xx
-status; a Nova failure during a poll is reported inside the document (``nova.ok``).
+evacuate policy), like the rest of the panel. The JSON views never answer with an error
+page: bad input and refused actions come back as ``{"error": "...", "code": "..."}`` with a
+4xx status; a Nova failure during a poll is reported inside the document (``nova.ok``).
+An action's answer carries Nova's own message when Nova (or the way to it) failed, and
+never the text of an internal error (a database error, a bug): that goes to the log only.
 """
 import json
 import logging
+import re
 import uuid
 
 from django import http
@@ -89,6 +92,7 @@ class DetailView(horizon_views.HorizonTemplateView):
         context = super().get_context_data(**kwargs)
         batch = self.batch
         data = snapshots.snapshot(self.request, batch)
+        user_id = getattr(self.request.user, "id", None)
         row_contexts = rows.contexts(data)
         version = rows.remember(batch.pk, {str(c["id"]): rows.fingerprint(c)
                                            for c in row_contexts})
@@ -107,14 +111,21 @@ class DetailView(horizon_views.HorizonTemplateView):
             "resume_url": reverse("horizon:admin:evac_batches:resume", args=[batch.pk]),
             "index_url": reverse("horizon:admin:evac_batches:index"),
             "page_config": json.dumps(page_config(data)),
-            # Below 2.14 Nova answers with the admin password: shown here once, never stored.
+            # Below 2.14 Nova answers with the admin password: shown once, and only to the
+            # user whose run sent the evacuate (``submission.ReturnedPasswords``).
             "passwords": [
                 (row["name"], password) for row in data["items"]
-                for password in [submission.returned_passwords.take(batch.pk,
-                                                                    row["instance_id"])]
+                for password in [submission.returned_passwords.take(
+                    batch.pk, row["instance_id"], user_id)]
                 if password],
         })
         return context
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        if context.get("passwords"):
+            response["Cache-Control"] = "no-store"  # a password is in this page
+        return response
 
 
 def page_config(data):
@@ -172,16 +183,21 @@ class ProgressView(generic.View):
         return response
 
 
+MAX_ITEM_ID = 2 ** 63 - 1  # item ids are BigAutoField: positive, 63 bits
+_ITEM_ID = re.compile(r"[0-9]{1,19}")  # ASCII digits only ("١٢" is a digit to str.isdigit)
+
+
 def _item_ids(request):
-    """The ``item`` values posted (None when none: "all"); ValueError for non-numbers."""
+    """The ``item`` values posted (None when none: "all"); ValueError (with the offending
+    value, shortened) for anything but a whole number from 1 to ``MAX_ITEM_ID``."""
     values = request.POST.getlist("item")
     if not values:
         return None
     ids = []
     for value in values:
         value = value.strip()
-        if not value.isdigit():
-            raise ValueError(value)
+        if not _ITEM_ID.fullmatch(value) or not 1 <= int(value) <= MAX_ITEM_ID:
+            raise ValueError(value if len(value) <= 40 else value[:40] + "…")
         ids.append(int(value))
     return ids
 
@@ -201,16 +217,25 @@ class ActionView(generic.View):
             item_ids = _item_ids(request)
         except ValueError as error:
             return self._answer(request, batch, 400, "bad_item",
-                                _("Item ids are numbers; got %r.") % str(error))
+                                _("Item ids are whole numbers from 1 to %(max)d; got "
+                                  "%(value)r.") % {"max": MAX_ITEM_ID, "value": str(error)})
         password = request.POST.get("password") or None
         try:
             message = self.act(request, batch, item_ids, password)
         except evacuations.ActionRefused as refused:
             return self._answer(request, batch, 409, "refused", str(refused))
         except Exception as error:  # never a 500 page for an action
-            LOG.exception("Evacuation batch %s: %s failed", batch.pk, type(self).__name__)
+            reference = uuid.uuid4().hex[:8]
+            LOG.exception("Evacuation batch %s: %s failed (reference %s)", batch.pk,
+                          type(self).__name__, reference)
+            nova_text = progress_reads.remote_error_text(error)
+            if nova_text is None:  # the dashboard's own fault: its text stays in the log
+                return self._answer(request, batch, 500, "internal_error", _(
+                    "The action failed because of an internal error of the dashboard "
+                    "(reference %s in its log). Reload the page to see what was done.")
+                    % reference)
             return self._answer(request, batch, 502, "failed",
-                                _("The action failed: %s") % progress_reads.nova_error_text(error))
+                                _("The action failed: %s") % nova_text)
         return self._answer(request, batch, 200, "ok", message)
 
     def act(self, request, batch, item_ids, password):

@@ -10,8 +10,12 @@ import json
 import os
 import re
 
+from unittest import mock
+
+from django import db
 from django.conf import settings
 from django.test import override_settings
+from novaclient import exceptions as nova_exceptions
 from requests.packages.urllib3.connection import HTTPConnection
 from django.urls import reverse
 from django.utils import timezone
@@ -23,11 +27,12 @@ from evac_dashboard import models
 from evac_dashboard.api import client
 from evac_dashboard.store import batches
 from evac_dashboard.rules import request as evac_request
+from evac_dashboard.operations import evacuations
 from evac_dashboard.operations import submission
 from evac_dashboard.operations import progress_reads
 from evac_dashboard.operations import snapshots
 from tests.unit.factories import ADMIN, servers_on
-from tests.unit.fakes.nova import still_in_use
+from tests.unit.fakes.nova import DROP_AFTER, still_in_use
 from tests.unit.content.batches.rowhtml import rows_of
 from tests.unit.fakes.evacuating_nova import serve_progress_page
 
@@ -501,6 +506,129 @@ class ActionTests(FakeNovaViewTests):
         batch = self.make_batch(1, submit=False)
         for name in ("retry", "cancel", "resume"):
             self.assertEqual(405, self.client.get(url(name, batch)).status_code)
+
+
+class Issue13Tests(FakeNovaViewTests):
+    """Lost answers on the page, passwords Nova returns, and what an action's error says."""
+
+    def post(self, name, batch, **data):
+        return self.client.post(url(name, batch), data, **AJAX)
+
+    def test_a_lost_answer_is_shown_as_such_not_as_failed(self):
+        batch = self.make_batch(2, submit=False)
+        lost = batch.items.order_by("position")[0]
+        self.nova.fates[lost.instance_id] = [DROP_AFTER]  # Nova acts, the answer is lost
+        self.nova.migrations_status = 500  # and the sender cannot ask Nova at once
+        with override_settings(EVAC_NOVA_TIMEOUT=60):  # nova-api may still be at work
+            submission.start(batch, submission.Credentials.from_request(
+                self._creds_request()), executor=_NoWait())
+        self.nova.migrations_status = 200
+        self.nova.servers_status = 503
+        html = self.client.get(url("detail", batch)).content.decode()
+        self.assertIn("Answer lost", html)
+        self.assertIn("Answer lost; checking Nova", strip_tags(html))
+        self.assertNotIn("Nova said:", strip_tags(html))
+        self.assertIn("nothing is sent again until Nova", strip_tags(html))
+        self.nova.servers_status = 200
+        row = self.poll(batch)["items"][0]  # Nova's records show it: it was accepted
+        self.assertEqual("rebuilding", row["state"])
+        lost.refresh_from_db()
+        self.assertEqual("submitted", lost.submit_state)
+        self.assertEqual(2, len(self.nova.evacuations()))
+
+    def test_still_in_use_naming_the_server_s_new_host_never_says_fence_it(self):
+        batch = self.make_batch(1, submit=False)
+        item = batch.items.get()
+        self.nova.refusals[item.instance_id] = still_in_use("cmp2")  # where it runs now
+        submission.start(batch, submission.Credentials.from_request(self._creds_request()),
+                         executor=submission.InlineExecutor())
+        row = self.poll(batch)["items"][0]
+        self.assertEqual("failed", row["state"])
+        self.assertIn("already left cmp1", row["text"])
+        self.assertIn("do not fence it or force it down", row["text"])
+        self.assertNotIn("Fence cmp2", row["text"])
+        self.assertNotIn("Force Down its compute service", row["text"])
+
+    def _password_batch(self, owner):
+        servers = servers_on("cmp1", 1)
+        self.nova.add_servers(servers)
+        batch = batches.create_batch(
+            kind=models.EvacuationBatch.KIND_HOST, source_host="cmp1", servers=servers,
+            options=evac_request.EvacuateOptions(on_shared_storage=False),
+            microversion="2.13", initiator=ADMIN)
+        request = self._creds_request()
+        request.user.id = owner
+        submission.start(batch, submission.Credentials.from_request(request),
+                         executor=submission.InlineExecutor())
+        return batch
+
+    def test_a_returned_password_is_shown_once_and_only_to_who_started_the_batch(self):
+        batch = self._password_batch(owner=self.user.id)
+        self.setActiveUser(id="another-admin", token=self.token, username="other",
+                           tenant_id=self.tenant.id, service_catalog=self.service_catalog,
+                           authorized_tenants=self.tenants.list())
+        other = self.client.get(url("detail", batch))
+        self.assertNotIn("generated-pw", other.content.decode())
+        self.assertNotIn("Admin passwords Nova set", other.content.decode())
+        self.setActiveUser(id=self.user.id, token=self.token, username=self.user.name,
+                           tenant_id=self.tenant.id, service_catalog=self.service_catalog,
+                           authorized_tenants=self.tenants.list())
+        mine = self.client.get(url("detail", batch))
+        self.assertIn("generated-pw", mine.content.decode())  # not consumed by the other
+        self.assertEqual("no-store", mine["Cache-Control"])
+        again = self.client.get(url("detail", batch))
+        self.assertNotIn("generated-pw", again.content.decode())  # once
+
+    def test_a_returned_password_is_forgotten_after_ten_minutes(self):
+        now = [0.0]
+        kept = submission.ReturnedPasswords(clock=lambda: now[0])
+        with mock.patch.object(submission, "returned_passwords", kept):
+            batch = self._password_batch(owner=self.user.id)
+            now[0] += submission.ReturnedPasswords.KEEP_SECONDS
+            self.assertNotIn("generated-pw",
+                             self.client.get(url("detail", batch)).content.decode())
+
+    def test_item_ids_outside_a_positive_63_bit_range_are_a_400(self):
+        batch = self.make_batch(2, submit=False)
+        for name in ("cancel", "retry"):
+            for bad in ("999999999999999999999999999999", "9223372036854775808", "0",
+                        "-1", "\u0661\u0662", "1e3", "9" * 5000):
+                res = self.post(name, batch, item=bad)
+                self.assertEqual(400, res.status_code, (name, bad, res.content[:300]))
+                answer = json.loads(res.content)
+                self.assertEqual("bad_item", answer["code"])
+                self.assertIn("whole numbers from 1 to 9223372036854775807", answer["error"])
+                self.assertNotIn("sqlite", answer["error"].lower())
+                self.assertLess(len(answer["error"]), 200)
+        top = self.post("cancel", batch, item="9223372036854775807")  # the largest: no such
+        self.assertEqual(409, top.status_code)
+        self.assertIn("No such item", json.loads(top.content)["error"])
+
+    def test_an_internal_error_s_text_never_reaches_the_answer(self):
+        batch = self.make_batch(1, submit=False)
+        secret = "no such table: evac_dashboard_secret_internals"
+        with mock.patch.object(evacuations, "cancel",
+                               side_effect=db.OperationalError(secret)):
+            res = self.post("cancel", batch)
+        self.assertEqual(500, res.status_code)
+        answer = json.loads(res.content)
+        self.assertEqual("internal_error", answer["code"])
+        self.assertNotIn("evac_dashboard_secret_internals", answer["error"])
+        self.assertNotIn("OperationalError", answer["error"])
+        self.assertIn("internal error of the dashboard", answer["error"])
+        nova_says = nova_exceptions.ClientException(503, "Nova is restarting")
+        with mock.patch.object(evacuations, "cancel", side_effect=nova_says):
+            res = self.post("cancel", batch)
+        self.assertEqual(502, res.status_code)
+        self.assertIn("Nova is restarting", json.loads(res.content)["error"])
+
+
+class _NoWait(submission.InlineExecutor):
+    """Inline, and the run's last check of lost answers does not wait for the settle time."""
+
+    def submit(self, function, *args, **kwargs):
+        with mock.patch("threading.Event.wait", return_value=True):
+            return super().submit(function, *args, **kwargs)
 
 
 class PermissionTests(test.TestCase):
