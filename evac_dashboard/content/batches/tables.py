@@ -28,10 +28,14 @@ def submission_state(batch):
 
 
 def sent_summary(batch):
-    return _("%(sent)d sent, %(refused)d refused, %(waiting)d waiting, %(cancelled)d "
+    text = _("%(sent)d sent, %(refused)d refused, %(waiting)d waiting, %(cancelled)d "
              "cancelled") % {"sent": batch.sent_count, "refused": batch.refused_count,
                              "waiting": batch.waiting_count,
                              "cancelled": batch.cancelled_count}
+    lost = getattr(batch, "lost_count", 0)
+    if lost:  # sent, answer lost: not refused, not yet known to be accepted
+        text += _(", %d answer lost (checking Nova)") % lost
+    return text
 
 
 class BatchesTable(tables.DataTable):

@@ -60,6 +60,7 @@ class IndexView(tables.DataTableView):
             waiting_count=Count("items", filter=Q(items__submit_state__in=("pending",
                                                                             "submitting"))),
             cancelled_count=Count("items", filter=Q(items__submit_state="cancelled")),
+            lost_count=Count("items", filter=Q(items__submit_state="unknown")),
         ).order_by("-created_at")[:RECENT])
         active = [b for b in rows if b.state in models.EvacuationBatch.ACTIVE_STATES
                   or b.state == models.EvacuationBatch.INTERRUPTED]

@@ -529,6 +529,8 @@ class Issue13Tests(FakeNovaViewTests):
         self.assertIn("Answer lost; checking Nova", strip_tags(html))
         self.assertNotIn("Nova said:", strip_tags(html))
         self.assertIn("nothing is sent again until Nova", strip_tags(html))
+        self.assertIn("1 sent, 0 refused, 0 waiting, 0 cancelled, 1 answer lost",
+                      self.client.get(INDEX_URL).content.decode())
         self.nova.servers_status = 200
         row = self.poll(batch)["items"][0]  # Nova's records show it: it was accepted
         self.assertEqual("rebuilding", row["state"])
