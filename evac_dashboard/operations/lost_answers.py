@@ -76,7 +76,12 @@ def check(request, item, now=None, quick=False):
     if finding.verdict == FOUND or quick:
         return finding if finding.verdict == FOUND else rules.Finding(WAIT, reason="quick")
     since = sent - CLOCK_SKEW_MARGIN if sent is not None else None
-    found_actions = history_api.instance_actions(request, item.instance_id, since)
+    try:
+        found_actions = history_api.instance_actions(request, item.instance_id, since)
+    except Exception as error:  # below 2.21 a deleted server's actions are a 404
+        if actions.error_status(error) != 404:
+            raise
+        found_actions = []
     finding = rules.decide(actions=found_actions, **common)
     if finding.verdict == FOUND:
         return finding

@@ -275,12 +275,12 @@ class Submission:
     def _finish(self):
         self._password = None
         try:
+            self._settle_lost_answers()  # may wait: the lease is checked after it
             if not self._lease.still_held():
                 # Another process holds the batch now: its state is that process's to write.
                 LOG.warning("Evacuation batch %s: lease lost; left to its new sender",
                             self.batch_id)
                 return
-            self._settle_lost_answers()
             problems = list(self._errors)
             if self._login_expired.is_set():
                 problems.insert(0, LOGIN_EXPIRED_MESSAGE)
@@ -356,14 +356,17 @@ class Submission:
         can no longer be inside nova-api (``lost_answers.deadline``)."""
         if not self._lost or self._login_expired.is_set():
             return  # with an expired login Nova cannot be asked; Resume settles them
-        lost = batches.answer_lost_items(self.batch_id, self._lost)
-        if not lost:
-            return
-        wait = (max(lost_answers.deadline(item) for item in lost) - timezone.now())
-        wait = min(wait.total_seconds(), lost_answers.settle_seconds())
-        if wait > 0:
-            threading.Event().wait(wait)
-        lost_answers.resolve_all(self._credentials, lost)
+        try:
+            lost = batches.answer_lost_items(self.batch_id, self._lost)
+            if not lost:
+                return
+            wait = (max(lost_answers.deadline(item) for item in lost) - timezone.now())
+            wait = min(wait.total_seconds(), lost_answers.settle_seconds())
+            if wait > 0 and self._lease.still_held():
+                threading.Event().wait(wait)
+            lost_answers.resolve_all(self._credentials, lost)
+        except Exception:  # they stay unknown: a retry or a resume asks Nova again
+            LOG.exception("Evacuation batch %s: lost answers not settled", self.batch_id)
 
     def _evacuated_since_batch_began(self, items):
         """``{instance_id: migration id}`` for the items Nova already has an evacuation of,
