@@ -8,10 +8,13 @@ seconds on an unreachable BMC).
 
 Failures are ``BmcError`` with a ``state`` (``rules.power.UNREACHABLE``, ``AUTH_FAILED`` or
 ``ERROR``) and a message that names the BMC and never holds the password: any message is
-scrubbed of it before it leaves this module.
+scrubbed of it before it leaves this module, and Django's error reports never show it
+(``sensitive_variables``).
 """
 import logging
 import time
+
+from django.views.decorators.debug import sensitive_variables
 
 from evac_dashboard.rules import bmc_config
 from evac_dashboard.rules import power
@@ -38,6 +41,7 @@ def _scrub(text, password):
 class RedfishClient:
     """One Redfish BMC; the service root and the system are read on first use."""
 
+    @sensitive_variables("password")
     def __init__(self, entry, password, timeout):
         self.entry = entry
         self._password = password
@@ -119,6 +123,7 @@ class RedfishClient:
 class IpmiClient:
     """One IPMI BMC over RMCP+ (UDP), logged in on first use."""
 
+    @sensitive_variables("password")
     def __init__(self, entry, password, timeout):
         self.entry = entry
         self._password = password
@@ -184,6 +189,7 @@ class IpmiClient:
         self._command = None
 
 
+@sensitive_variables("password")
 def client(entry, password, timeout):
     """The client for ``entry``'s agent."""
     if entry.agent == bmc_config.REDFISH:
@@ -197,6 +203,7 @@ def close(bmc):
         closer()
 
 
+@sensitive_variables("password")
 def read_power(entry, password, timeout):
     """``rules.power.Reading`` of ``entry``'s host: never raises."""
     started = time.monotonic()

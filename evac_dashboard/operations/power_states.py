@@ -17,6 +17,7 @@ import threading
 import time
 
 from django.core.cache import cache
+from django.views.decorators.debug import sensitive_variables
 
 from evac_dashboard import conf
 from evac_dashboard.api import bmc
@@ -57,6 +58,7 @@ def _from_cache(value):
                          value.get("seconds", 0.0))
 
 
+@sensitive_variables("password")
 def _read_one(entry, key):
     try:
         try:

@@ -3,15 +3,17 @@
 Used by the local cloud (one per compute host) and by the dashboard's unit tests. Runs in a
 Python that has pyghmi:
 
-    python lc_ipmi_bmc.py --port 28623 --user admin --password-file F --state-file S
-        [--address 127.0.0.1] [--delay 2] [--notify-url http://127.0.0.1:P/ --name cmp1]
+    python lc_ipmi_bmc.py --port 28623 --user admin --password-file F
+        (--state-file S [--delay 2] | --redfish http://127.0.0.1:28800 --system PATH)
 
-The power state lives in ``--state-file`` (JSON ``{"power_state": "On"|"Off"}``), so it
-outlives a restart. A power change takes ``--delay`` seconds to show, like real hardware,
-and, once it shows, is PUT as ``{"name", "power_state"}`` to ``--notify-url`` (the same
-notification sushy-tools' fake Redfish driver sends).
+Standalone (``--state-file``), the power state lives in that file (JSON
+``{"power_state": "On"|"Off"}``) and a change takes ``--delay`` seconds to show, like real
+hardware. In the local cloud (``--redfish``), it is the IPMI side of the host's Redfish BMC
+(sushy-tools' emulator, same user and password): one power state, read and changed through
+Redfish, so fencing over either protocol kills the same nova-compute.
 """
 import argparse
+import base64
 import json
 import os
 import threading
@@ -47,7 +49,7 @@ class FakeBmc(bmc.Bmc):
         self.name = name
         self.pending = None  # (state, when)
         self.lock = threading.Lock()
-        if not os.path.exists(state_file):
+        if state_file and not os.path.exists(state_file):
             self._write("On")
 
     def _read(self):
@@ -115,21 +117,56 @@ class FakeBmc(bmc.Bmc):
         return self.current() == "On"
 
 
+class RedfishBackedBmc(FakeBmc):
+    """The IPMI face of a Redfish system: every read and change goes to the emulator."""
+
+    def __init__(self, authdata, port, address, redfish, system, user, password):
+        super().__init__(authdata, port, address, state_file=None)
+        self.system_url = redfish.rstrip("/") + system
+        token = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+        self.headers = {"Authorization": "Basic " + token, "Content-Type": "application/json"}
+
+    def _http(self, url, body=None):
+        request = urllib.request.Request(url, data=json.dumps(body).encode() if body else None,
+                                         headers=self.headers,
+                                         method="POST" if body else "GET")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            data = answer.read()
+        return json.loads(data) if data else None
+
+    def current(self):
+        return self._http(self.system_url)["PowerState"]
+
+    def get_power_state(self):
+        return "off" if self.current() == "Off" else "on"  # PoweringOff is still on
+
+    def _request(self, state):
+        if self.current() != state:
+            self._http(self.system_url + "/Actions/ComputerSystem.Reset",
+                       {"ResetType": "ForceOff" if state == "Off" else "On"})
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--address", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--user", required=True)
     parser.add_argument("--password-file", required=True)
-    parser.add_argument("--state-file", required=True)
+    parser.add_argument("--state-file")
+    parser.add_argument("--redfish", help="the Redfish emulator's base URL")
+    parser.add_argument("--system", help="the system's path on it")
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--notify-url")
     parser.add_argument("--name")
     args = parser.parse_args()
     with open(args.password_file, encoding="utf-8") as handle:
         password = handle.read().strip()
-    server = FakeBmc({args.user: password}, args.port, args.address, args.state_file,
-                     delay=args.delay, notify_url=args.notify_url, name=args.name)
+    if args.redfish:
+        server = RedfishBackedBmc({args.user: password}, args.port, args.address,
+                                  args.redfish, args.system, args.user, password)
+    else:
+        server = FakeBmc({args.user: password}, args.port, args.address, args.state_file,
+                         delay=args.delay, notify_url=args.notify_url, name=args.name)
     print("fake IPMI BMC on %s:%d (UDP)" % (args.address, args.port), flush=True)
     server.listen(timeout=0.5)
 

@@ -121,3 +121,18 @@ def test_clients_never_show_the_password(redfish):
     client = bmc.client(bmc_entry, fake_bmc.PASSWORD, timeout=5)
     assert fake_bmc.PASSWORD not in repr(client)
     assert fake_bmc.PASSWORD not in repr(bmc_entry)
+
+
+def test_ipmi_side_of_a_redfish_bmc_shares_its_power_state(redfish, tmp_path):
+    """The local cloud's IPMI BMC is a front-end to the host's Redfish system."""
+    front = fake_bmc.IpmiBmc(tmp_path, "cmp3", redfish=redfish)
+    try:
+        client = bmc.client(entry(fake_bmc.ipmi_entry(front), "cmp3"), fake_bmc.PASSWORD, 5)
+        assert client.power_state() == power.ON
+        client.power_off()
+        assert redfish.power_state("cmp3") == "Off"
+        assert client.power_state() == power.OFF
+        client.power_on()
+        assert redfish.power_state("cmp3") == "On"
+    finally:
+        front.stop()

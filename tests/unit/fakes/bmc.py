@@ -1,8 +1,9 @@
 """Real BMC protocols on 127.0.0.1 for the fencing tests: no mock of sushy or pyghmi.
 
 * ``RedfishEmulator``: sushy-tools' ``sushy-emulator`` with its fake systems driver, run as
-  a subprocess on a free port, HTTP basic auth from a bcrypt htpasswd file, one system per
-  host. ``power_delay`` fixes the driver's power transition time (stock: 1–11 s at random).
+  a subprocess on a free port (through the local cloud's ``runtime/lc_redfish.py``), HTTP
+  basic auth from a bcrypt htpasswd file, one system per host. ``power_delay`` fixes the
+  driver's power transition time (stock: 1–11 s at random).
 * ``IpmiBmc``: ``evac_dashboard/localcloud/runtime/lc_ipmi_bmc.py`` (pyghmi's BMC server)
   as a subprocess on a free UDP port.
 * ``bmc_file``: writes the dashboard's BMC file for them (mode 0600).
@@ -24,13 +25,6 @@ from evac_dashboard.localcloud import config as lc_config
 USER = "fence-admin"
 PASSWORD = "s3cret-bmc-pw"
 
-_EMULATOR = """
-import random, sys
-delay = float(sys.argv.pop(1))
-random.randint = lambda a, b: delay
-from sushy_tools.emulator.main import main
-sys.exit(main())
-"""
 
 
 def free_port(kind=socket.SOCK_STREAM):
@@ -64,9 +58,11 @@ class RedfishEmulator:
                          "SUSHY_EMULATOR_FAKE_SYSTEMS = %r\n"
                          % (self.port, os.path.join(self.dir, "state"), htpasswd, systems))
         self.log = open(os.path.join(self.dir, "emulator.log"), "wb")
+        env = dict(os.environ, EVAC_LC_BMC_POWER_DELAY=str(power_delay))
+        env.pop("EVAC_LC_DIR", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _EMULATOR, str(power_delay), "--config", conf],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            [sys.executable, str(lc_config.RUNTIME_DIR / "lc_redfish.py"), "--config", conf],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self._wait()
 
     @property
@@ -111,7 +107,10 @@ class RedfishEmulator:
 
 
 class IpmiBmc:
-    def __init__(self, workdir, host, power="On", delay=0.0, password=PASSWORD):
+    """Standalone (its own power state), or with ``redfish=emulator`` the IPMI side of that
+    emulator's system ``host`` (as in the local cloud)."""
+
+    def __init__(self, workdir, host, power="On", delay=0.0, password=PASSWORD, redfish=None):
         self.dir = str(workdir)
         self.host = host
         self.port = free_port(socket.SOCK_DGRAM)
@@ -123,10 +122,12 @@ class IpmiBmc:
             handle.write(password)
         self.log = open(os.path.join(self.dir, "ipmi-%s.log" % host), "wb")
         script = str(lc_config.RUNTIME_DIR / "lc_ipmi_bmc.py")
+        backend = ["--state-file", self.state_file, "--delay", str(delay)]
+        if redfish is not None:
+            backend = ["--redfish", redfish.address, "--system", redfish.system_path(host)]
         self.process = subprocess.Popen(
             [sys.executable, script, "--port", str(self.port), "--user", USER,
-             "--password-file", secret, "--state-file", self.state_file,
-             "--delay", str(delay), "--name", host],
+             "--password-file", secret, "--name", host] + backend,
             stdout=self.log, stderr=subprocess.STDOUT)
         time.sleep(0.3)
         if self.process.poll() is not None:
