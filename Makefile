@@ -69,6 +69,18 @@ clean:
 	-$(CLOUD) down
 	rm -rf $(VENV) .run .artifacts
 
+# The production shape (stock Horizon under two Apache mod_wsgi nodes, haproxy, memcached,
+# MariaDB) built on this machine and driven through haproxy: see tools/deploy/ and README's
+# "Deploying". deploy-down stops it.
+.PHONY: deploy-test deploy-down
+deploy-test: system venv cloud
+	bash tools/deploy/system-packages.sh
+	$(PYTHON) tools/deploy/stack.py up
+	$(VPY) tools/deploy/scenarios.py $(DEPLOY_ARGS)
+
+deploy-down:
+	$(PYTHON) tools/deploy/stack.py down
+
 # Evacuation benchmark on the local cloud (~75 min at the defaults; see docs/benchmark.md).
 # BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--plan observers" (~50 min: the
 # panel unwatched vs watched) or BENCH_ARGS="--plan methods --servers 30".

@@ -464,6 +464,7 @@ class Dashboard:
         self.base = base_url
         self.admin = admin
         self.pid = find_runserver_pid(base_url)
+        self.last_answer = None
 
     def login(self, creds=None):
         import requests
@@ -518,6 +519,7 @@ class Dashboard:
         t0_wall, t0 = time.time(), time.monotonic()
         answer = web.post(action, data=data, headers={"Referer": url}, allow_redirects=False,
                           timeout=600)
+        self.last_answer = answer  # its headers say which node answered (deploy test)
         request_s = time.monotonic() - t0
         location = answer.headers.get("Location", "")
         match = re.search(r"/admin/evac_batches/([0-9a-f-]{36})/", location)
