@@ -42,6 +42,12 @@ EVAC_SERVICE_DOWN_TIME = int(os.environ.get("EVAC_SERVICE_DOWN_TIME") or (
     if not os.environ.get("EVAC_KEYSTONE_URL") or os.environ.get("EVAC_KEYSTONE_URL")
     == CLOUD.get("auth_url") else 60))
 OPENSTACK_KEYSTONE_DEFAULT_ROLE = "member"
+# The hosts' BMCs: the local cloud's (Redfish; cloud.json "bmc") when the dashboard runs
+# against it, or a file named by EVAC_BMC_FILE.
+EVAC_BMC_FILE = os.environ.get("EVAC_BMC_FILE") or (
+    (CLOUD.get("bmc") or {}).get("file")
+    if not os.environ.get("EVAC_KEYSTONE_URL") or os.environ.get("EVAC_KEYSTONE_URL")
+    == CLOUD.get("auth_url") else None)
 
 from horizon.utils import secret_key as _secret_key  # noqa: E402
 

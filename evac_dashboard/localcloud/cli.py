@@ -40,6 +40,8 @@ def cmd_up(cloud, args):
             s.size[key] = value
     if args.host_size:
         s.host_sizes.update(_size_overrides(args.host_size))
+    if args.bmc_power_delay is not None:
+        s.bmc_power_delay = max(0.0, args.bmc_power_delay)
     lifecycle.up(cloud)
     return 0
 
@@ -129,6 +131,8 @@ def build_parser():
     up.add_argument("--reserved-cpus", dest="reserved_cpus", type=int, help="reserved_host_cpus (0)")
     up.add_argument("--host-size", action="append", metavar="HOST:key=val[,key=val]",
                     help="per-host override, e.g. cmp3:vcpus=16,ram_gb=64 (repeatable)")
+    up.add_argument("--bmc-power-delay", dest="bmc_power_delay", type=float,
+                    help="seconds a BMC power change takes to show (default 2)")
     up.set_defaults(func=cmd_up)
 
     sub.add_parser("down", help="stop every process of the cloud").set_defaults(func=cmd_down)

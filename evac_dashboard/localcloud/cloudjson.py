@@ -6,7 +6,7 @@ import json
 import os
 import time
 
-from . import config, mariadb, rabbitmq
+from . import bmc, config, mariadb, rabbitmq
 
 SCHEMA_VERSION = 1
 
@@ -36,6 +36,7 @@ def build(cloud, seed=None):
         "dashboard_db": {"engine": "mysql", "host": config.HOST, "port": cloud.port("mariadb"),
                          "name": d["name"], "test_name": d["test_name"],
                          "user": d["user"], "password": d["password"]},
+        "bmc": bmc.info(cloud),
         "seed": seed,
         "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -26,6 +26,7 @@ SERVICE_USERS = ("nova", "placement", "glance", "neutron")
 DB_ROOT_PASSWORD = "root-secret"
 DB_APP_PASSWORD = "db-secret"          # nova, placement, neutron database users
 RABBIT_USER, RABBIT_PASSWORD = "evac", "rabbit-secret"
+BMC_USER, BMC_PASSWORD = "bmc-admin", "bmc-secret"  # every fake host's BMC (Redfish, IPMI)
 DASHBOARD_DB = {"name": "evac_dashboard", "test_name": "test_evac_dashboard",
                 "user": "evac", "password": "evac-secret"}
 
@@ -41,6 +42,8 @@ PORT_OFFSETS = {
     "neutron": 696,
     "nova-api": 774,
     "placement": 778,
+    "bmc-redfish": 800,   # sushy-tools' Redfish emulator: every host's BMC
+    "bmc-ipmi": 623,      # UDP, one per host: base+623, base+624, ...
 }
 
 # Default size of every fake compute host (overridable per host).
@@ -62,6 +65,7 @@ class Settings:
     port_base: int = DEFAULT_PORT_BASE
     size: dict = dataclasses.field(default_factory=lambda: dict(DEFAULT_SIZE))
     host_sizes: dict = dataclasses.field(default_factory=dict)  # host -> partial size dict
+    bmc_power_delay: float = 2.0  # seconds a BMC power change takes to show
 
 
 class Cloud:

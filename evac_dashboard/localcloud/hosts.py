@@ -1,7 +1,7 @@
 """Make a compute host die and come back, and put the cloud back into a known state."""
 import time
 
-from . import lifecycle, nova, procs, rest, services
+from . import bmc, lifecycle, nova, procs, rest, services
 from .procs import CloudError, say
 
 DOWN_TIMEOUT = 60     # service_down_time is 20 s
@@ -35,6 +35,8 @@ def revive_host(cloud, host, wait_up=False):
         say("%s is already running" % services.compute_name(host))
     else:
         say("started %s" % services.compute_name(host))
+    if bmc.running(cloud):
+        bmc.power_on(cloud, [host])  # the BMC agrees: the host is On
     if wait_up:
         lifecycle.wait_computes(cloud, since)
         svc = nova.compute_services(rest.Session(cloud))[host]

@@ -3,7 +3,7 @@ import concurrent.futures
 import shutil
 import time
 
-from . import (cloudjson, confgen, identity, mariadb, nova, procs, rabbitmq, rest,
+from . import (bmc, cloudjson, confgen, identity, mariadb, nova, procs, rabbitmq, rest,
                services, venv)
 from .procs import say
 
@@ -97,7 +97,8 @@ def up(cloud, note_forced=True):
     cloud.save_settings()
     say("local cloud in %s" % cloud.dir)
     say("setup: virtualenv, MariaDB, RabbitMQ")
-    _parallel([lambda: venv.ensure(cloud), lambda: _infra(cloud)], workers=2)
+    _parallel([lambda: venv.ensure(cloud), lambda: _infra(cloud),
+               lambda: bmc.ensure_venv(cloud)], workers=3)
     confgen.write_all(cloud)
     say("setup: databases, keystone")
     _parallel([lambda: _keystone(cloud),
@@ -128,6 +129,9 @@ def up(cloud, note_forced=True):
                    alive=_must_run(cloud))
     wait_computes(cloud, since)
     _stop_extra_computes(cloud)
+    say("start: BMCs (Redfish %s, IPMI UDP %d+)" % (bmc.redfish_url(cloud),
+                                                   cloud.port("bmc-ipmi")))
+    bmc.up(cloud)
     cloudjson.write(cloud)
     t_start = time.monotonic() - t0 - t_setup
     forced = [h for h, s in nova.compute_services(rest.Session(cloud)).items()
@@ -137,6 +141,10 @@ def up(cloud, note_forced=True):
     say("cloud is up: %d computes (%s); auth_url %s; cloud.json: %s"
         % (len(cloud.compute_hosts), ", ".join(cloud.compute_hosts), cloud.auth_url,
            cloud.cloud_json))
+    say("BMCs: Redfish %s, IPMI 127.0.0.1 UDP %s, user %s / %s; dashboard BMC file "
+        "(EVAC_BMC_FILE): %s" % (bmc.redfish_url(cloud), ", ".join(
+            "%s:%d" % (h, bmc.ipmi_port(cloud, h)) for h in cloud.compute_hosts),
+            bmc.USER, bmc.PASSWORD, bmc.bmc_file_path(cloud)))
     say("setup %.1f s, start %.1f s (total %.1f s)" % (t_setup, t_start, t_setup + t_start))
     return t_setup, t_start
 
@@ -179,7 +187,8 @@ def status(cloud):
     say("data dir %s" % cloud.dir)
     total_rss = 0
     rows = []
-    apis = {s.name: s for s in services.control_services(cloud) if s.port}
+    apis = {s.name: s for s in services.control_services(cloud) + bmc.bmc_services(cloud)
+            if s.port}
     infra_ports = {mariadb.NAME: cloud.port("mariadb"), rabbitmq.NAME: cloud.port("rabbitmq"),
                    rabbitmq.EPMD: cloud.port("epmd")}
     names = [n for n in services.all_daemon_names(cloud) if not n.startswith("nova-compute-")]
@@ -239,7 +248,7 @@ def wipe(cloud, keep_venv=True):
     if cloud.dir.exists():
         down(cloud)
         for child in cloud.dir.iterdir():
-            if keep_venv and child.name == "venv":
+            if keep_venv and child.name in ("venv", "bmc-venv"):
                 continue
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)

@@ -1,0 +1,127 @@
+"""Fencing a compute host of the local cloud through its Redfish BMC (sushy-tools' emulator,
+whose power drives the host's nova-compute): Off kills it, Nova is told only then, On brings
+it back. Also: wrong BMC credentials stop the fence before Nova is touched."""
+import json
+import time
+
+import pytest
+
+from evac_dashboard.api import client
+from evac_dashboard.api import nova
+from evac_dashboard.localcloud import config as lc_config
+from evac_dashboard.localcloud import procs as lc_procs
+from evac_dashboard.localcloud import services as lc_services
+from evac_dashboard.models import AuditRecord
+from evac_dashboard.operations import bmc_inventory
+from evac_dashboard.operations import fencing
+from evac_dashboard.operations import host_actions
+from evac_dashboard.operations import power_states
+from evac_dashboard.rules import power
+from tests.integration.keystone_request import keystone_request
+
+# The cloud is shared: instead of `reset`, each test puts back what it changed itself
+# (``host_back``): BMC On, nova-compute running, not forced down, enabled.
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def fenced_cloud(local_cloud, settings):
+    section = local_cloud.config.get("bmc")
+    if not section:
+        pytest.fail("cloud.json has no 'bmc' section: run `python3 -m evac_dashboard.localcloud "
+                    "up` with this checkout")
+    settings.EVAC_BMC_FILE = section["file"]
+    settings.EVAC_BMC_FENCE_TIMEOUT = 30
+    settings.EVAC_BMC_POWER_CACHE_SECONDS = 0
+    bmc_inventory.forget()
+    client.forget_versions()
+    yield local_cloud
+    bmc_inventory.forget()
+
+
+@pytest.fixture
+def host_back(fenced_cloud):
+    """Yields the host to fence; afterwards it is On, running, up and enabled again."""
+    host = fenced_cloud.compute_hosts[0]
+    yield host
+    request = keystone_request(fenced_cloud.session("admin"), fenced_cloud.region)
+    if power_states.read([host], fresh=True)[host].state != power.ON:
+        fencing.power_on(request, host)
+    fenced_cloud.tool("revive-host", host, "--wait-up")
+    service = nova.service_get(request, host)
+    if service["forced_down"]:
+        host_actions.unset_force_down(request, service)
+    if service["status"] != "enabled":
+        host_actions.set_enabled(request, nova.service_get(request, host), True)
+
+
+def compute_pid(local_cloud, host):
+    return lc_procs.pid_of(lc_config.Cloud(local_cloud.datadir), lc_services.compute_name(host))
+
+
+def wait_for(predicate, timeout, interval=0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+def test_fence_through_redfish_then_power_on(fenced_cloud, host_back):
+    host = host_back
+    request = keystone_request(fenced_cloud.session("admin"), fenced_cloud.region)
+    service = nova.service_get(request, host)
+    assert service["state"] == "up" and not service["forced_down"]
+    assert compute_pid(fenced_cloud, host)
+    assert power_states.read([host], fresh=True)[host].state == power.ON
+
+    started = time.monotonic()
+    report = fencing.fence(request, service, disable=True, reason="fenced: integration test")
+    fence_seconds = time.monotonic() - started
+    assert report.ok and report.forced_down, report
+    assert [s.name for s in report.steps] == [power.POWER_OFF_STEP, power.CONFIRM_OFF_STEP,
+                                              power.FORCE_DOWN_STEP, power.DISABLE_STEP]
+    # The BMC says Off, the host's nova-compute is dead, Nova has it forced down.
+    assert power_states.read([host], fresh=True)[host].state == power.OFF
+    assert not compute_pid(fenced_cloud, host)
+    after = nova.service_get(request, host)
+    assert after["forced_down"] and after["state"] == "down" and after["status"] == "disabled"
+    records = list(AuditRecord.objects.filter(source_host=host).order_by("id"))
+    assert [(r.action, r.outcome) for r in records] == [
+        (AuditRecord.FENCE, AuditRecord.SUCCEEDED),
+        (AuditRecord.FORCE_DOWN, AuditRecord.SUCCEEDED),
+        (AuditRecord.DISABLE, AuditRecord.SUCCEEDED)]
+    assert fenced_cloud.config["bmc"]["password"] not in json.dumps(
+        [r.options for r in records] + [r.detail for r in records])
+
+    # After repair: power on, nova-compute runs again; then the guarded unset and enable.
+    on = fencing.power_on(request, host)
+    assert on.ok, on
+    assert power_states.read([host], fresh=True)[host].state == power.ON
+    assert wait_for(lambda: compute_pid(fenced_cloud, host), 30)
+    fenced_cloud.tool("revive-host", host, "--wait-up")  # its first heartbeat
+    host_actions.unset_force_down(request, nova.service_get(request, host))
+    host_actions.set_enabled(request, nova.service_get(request, host), True)
+    assert wait_for(lambda: nova.service_get(request, host)["state"] == "up", 60, 2)
+    print("fence %s: confirmed Off %.1f s after the power-off, whole fence %.1f s "
+          "(BMC power delay %.1f s)" % (host, report.steps[1].seconds, fence_seconds,
+                                        fenced_cloud.config["bmc"]["power_delay_seconds"]))
+
+
+def test_wrong_bmc_credentials_never_force_down(fenced_cloud, settings, tmp_path):
+    host = fenced_cloud.compute_hosts[1]
+    entries = json.loads(open(fenced_cloud.config["bmc"]["file"]).read().split("\n", 1)[1])
+    entry = dict(entries["hosts"][host], password="not-the-bmc-password")
+    entry.pop("password_file")
+    path = tmp_path / "bmc.json"
+    path.write_text(json.dumps({"hosts": {host: entry}}))
+    path.chmod(0o600)
+    settings.EVAC_BMC_FILE = str(path)
+    bmc_inventory.forget()
+    request = keystone_request(fenced_cloud.session("admin"), fenced_cloud.region)
+    report = fencing.fence(request, nova.service_get(request, host))
+    assert not report.forced_down
+    assert "refused the credentials" in report.stopped_because
+    assert not nova.service_get(request, host)["forced_down"]
+    assert compute_pid(fenced_cloud, host)
