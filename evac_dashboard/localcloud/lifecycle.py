@@ -1,5 +1,6 @@
 """``up``, ``down``, ``status`` and ``wipe`` of the whole cloud."""
 import concurrent.futures
+import fcntl
 import shutil
 import time
 
@@ -65,13 +66,20 @@ def compute_ready_checks(cloud, session, since):
 
 
 def start_computes(cloud, hosts):
-    """Start the given computes; returns {host: DB time before start} for started ones."""
+    """Start the given computes; returns {host: DB time before start} for started ones.
+
+    A file lock per compute makes "not running? start it" atomic across processes: the
+    BMC emulator starts a compute when its host is powered On, maybe while `revive-host`
+    or `up` does the same."""
     since = {}
+    cloud.run.mkdir(parents=True, exist_ok=True)
     for host in hosts:
         svc = services.compute_service(cloud, host)
-        if services.needs_start(cloud, svc):
-            since[host] = nova.db_now(cloud)
-            services.start(cloud, svc)
+        with open(cloud.run / (svc.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if services.needs_start(cloud, svc):
+                since[host] = nova.db_now(cloud)
+                services.start(cloud, svc)
     return since
 
 

@@ -1,6 +1,7 @@
 """Fencing a compute host of the local cloud through its Redfish BMC (sushy-tools' emulator,
 whose power drives the host's nova-compute): Off kills it, Nova is told only then, On brings
-it back. Also: wrong BMC credentials stop the fence before Nova is touched."""
+it back; Fence and evacuate moves every instance; wrong BMC credentials stop the fence before
+Nova is touched."""
 import json
 import time
 
@@ -53,6 +54,7 @@ def host_back(fenced_cloud):
         host_actions.unset_force_down(request, service)
     if service["status"] != "enabled":
         host_actions.set_enabled(request, nova.service_get(request, host), True)
+    assert wait_for(lambda: nova.service_get(request, host)["state"] == "up", 60, 2)
 
 
 def compute_pid(local_cloud, host):
@@ -103,7 +105,6 @@ def test_fence_through_redfish_then_power_on(fenced_cloud, host_back):
     fenced_cloud.tool("revive-host", host, "--wait-up")  # its first heartbeat
     host_actions.unset_force_down(request, nova.service_get(request, host))
     host_actions.set_enabled(request, nova.service_get(request, host), True)
-    assert wait_for(lambda: nova.service_get(request, host)["state"] == "up", 60, 2)
     print("fence %s: confirmed Off %.1f s after the power-off, whole fence %.1f s "
           "(BMC power delay %.1f s)" % (host, report.steps[1].seconds, fence_seconds,
                                         fenced_cloud.config["bmc"]["power_delay_seconds"]))
@@ -125,3 +126,48 @@ def test_wrong_bmc_credentials_never_force_down(fenced_cloud, settings, tmp_path
     assert "refused the credentials" in report.stopped_because
     assert not nova.service_get(request, host)["forced_down"]
     assert compute_pid(fenced_cloud, host)
+
+
+FENCE_PREFIX = "fence6"
+
+
+@pytest.fixture
+def loaded_host(fenced_cloud, host_back):
+    """``host_back`` carrying a few servers of its own (deleted afterwards)."""
+    fenced_cloud.tool("seed", "--on", host_back, "--servers", "6", "--prefix", FENCE_PREFIX)
+    yield host_back
+    fenced_cloud.tool("delete-servers", "--prefix", FENCE_PREFIX, check=False)
+
+
+def test_fence_and_evacuate_moves_every_instance(fenced_cloud, loaded_host):
+    from evac_dashboard.rules import request as evac_request
+    host = loaded_host
+    request = keystone_request(fenced_cloud.session("admin"), fenced_cloud.region)
+    servers = [s for s in nova.servers_on_host(request, host)
+               if s["name"].startswith(FENCE_PREFIX)]
+    assert len(servers) == 6
+    started = time.monotonic()
+    report, batch = fencing.fence_and_evacuate(
+        request, nova.service_get(request, host), servers,
+        evac_request.EvacuateOptions(keep_running=True), nova.negotiated_version(request),
+        reason="fenced: outage", local_disks_acknowledged=True)
+    accepted = time.monotonic() - started
+    assert batch is not None, report
+    assert not compute_pid(fenced_cloud, host)
+    admin = fenced_cloud.nova(version="2.59")
+    ids = {s["id"] for s in servers}
+
+    def all_done():
+        latest = {}
+        for m in admin.migrations.list(source_compute=host, migration_type="evacuation"):
+            if m.instance_uuid in ids:
+                latest.setdefault(m.instance_uuid, m)
+        return len(latest) == len(ids) and all(m.status in ("done", "completed")
+                                               for m in latest.values())
+    assert wait_for(all_done, 300, 2), "not every evacuation reached done"
+    done = time.monotonic() - started
+    for server in admin.servers.list(search_opts={"all_tenants": 1,
+                                                  "name": "^" + FENCE_PREFIX}):
+        assert getattr(server, "OS-EXT-SRV-ATTR:host") != host
+    print("fence and evacuate %s (6 servers): fenced and batch started in %.1f s, every "
+          "evacuation done %.1f s after the click" % (host, accepted, done))
