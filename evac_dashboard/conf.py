@@ -153,6 +153,15 @@ def lease_seconds():
     return _number("EVAC_LEASE_SECONDS", DEFAULT_LEASE_SECONDS, int, 2)
 
 
+DEFAULT_TAKEOVER_CHECK_SECONDS = 3
+
+
+def takeover_check_seconds():
+    """How often each dashboard process looks for batches whose sender is gone
+    (EVAC_TAKEOVER_CHECK_SECONDS; 0: never, only polls of a batch's page trigger it)."""
+    return _number("EVAC_TAKEOVER_CHECK_SECONDS", DEFAULT_TAKEOVER_CHECK_SECONDS, float, 0)
+
+
 def memcached_location():
     """``host:port`` of Horizon's default cache when it is memcached, else None."""
     cache = (value("CACHES") or {}).get("default") or {}

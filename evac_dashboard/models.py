@@ -207,6 +207,7 @@ class AuditRecord(models.Model):
     RETRY = "retry"
     CANCEL = "cancel"
     RESUME = "resume"
+    TAKEOVER = "takeover"  # another dashboard process took over a batch whose sender died
     # Fencing through the host's BMC: power off and wait until it reports Off (FENCE), the
     # operator's typed host name standing in for a confirmed Off (FENCE_OVERRIDE), and
     # powering the host on again after repair (POWER_ON).
@@ -217,6 +218,7 @@ class AuditRecord(models.Model):
                (DISABLE, "Disable service"), (ENABLE, "Enable service"),
                (EVACUATE, "Evacuate instance"), (HOST_EVACUATE, "Evacuate host"),
                (RETRY, "Retry"), (CANCEL, "Cancel"), (RESUME, "Resume"),
+               (TAKEOVER, "Taken over automatically"),
                (FENCE, "Fence (BMC power off)"),
                (FENCE_OVERRIDE, "Fenced on the operator's word"),
                (POWER_ON, "Power on (BMC)"))

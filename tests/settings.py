@@ -31,6 +31,8 @@ if os.environ.get("EVAC_TEST_DATABASE") == "mysql":
 
 # The plugin's own settings, pinned so tests do not depend on defaults changing.
 EVAC_VERSION_CACHE_SECONDS = 300
+# No periodic takeover thread in unit tests (tests call operations.takeover directly).
+EVAC_TAKEOVER_CHECK_SECONDS = 0
 
 # Compile SCSS as a real Horizon does, so browser screenshots show the real page (Horizon's
 # own test settings pass SCSS through untouched), into a folder of ours rather than /tmp.

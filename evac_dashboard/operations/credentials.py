@@ -8,6 +8,7 @@ token that expires during the run is answered with 401 and stops the sending
 import copy
 import datetime
 
+from django.core.cache import cache
 from django.utils import timezone
 
 from evac_dashboard.rules import services as svc
@@ -99,3 +100,40 @@ def check_login(credentials, now=None):
     raise LoginExpiring("Your login expires in %d s, too soon to send evacuations safely. "
                         "Log out and log in again, then try again; nothing was sent."
                         % left)
+
+
+# ------------------------------------------------------- the login, kept for a takeover
+# Another dashboard process can take over a batch whose sender died
+# (``operations.takeover``); it sends with the login the run started with, kept in Horizon's
+# cache (memcached in production, where Horizon keeps the session and its token too) until
+# the token expires. Never for a batch started with an admin password.
+_KEY = "evac-sender-login:%s"
+
+
+def remember_login(batch, credentials):
+    """Keep ``credentials`` where every node finds them, until the token expires."""
+    left = credentials.expires_in()
+    if batch.password_set or left is None or left <= 0:
+        return
+    user = credentials.user
+    cache.set(_KEY % batch.pk, {
+        "token": user.token.id, "catalog": user.service_catalog,
+        "region": user.services_region, "user_id": user.id, "username": user.username,
+        "expires": user.token.expires.isoformat()}, int(left))
+
+
+def forget_login(batch_id):
+    cache.delete(_KEY % batch_id)
+
+
+def remembered_login(batch_id):
+    """The ``Credentials`` a takeover of ``batch_id`` sends with, or None."""
+    kept = cache.get(_KEY % batch_id)
+    if not kept:
+        return None
+    credentials = Credentials(kept["token"], kept["catalog"], kept["region"],
+                              kept["user_id"], kept["username"], kept["expires"])
+    left = credentials.expires_in()
+    return credentials if left is not None and left > 0 else None
+
+

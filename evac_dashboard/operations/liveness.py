@@ -71,3 +71,20 @@ def resume_status(batch, now=None):
     return ResumeStatus(False, _("Another dashboard process (%(w)s) may still be sending it "
                                  "(last activity %(s)d s ago).")
                         % {"w": batch.worker or "?", "s": idle}, open_items)
+
+
+def poll_status(batch, now=None):
+    """``resume_status`` for a poll of the batch's page: a batch whose sender is gone and
+    that can be taken over without the operator (``operations.takeover``) is taken over
+    now, in the background, and the page says so instead of offering Resume."""
+    from evac_dashboard.operations import takeover  # late: takeover starts runs
+
+    status = resume_status(batch, now)
+    if (status.possible and batches.current_state(batch.pk) in Batch.ACTIVE_STATES
+            and takeover.can_take_over(batch)):
+        takeover.take_over_soon(batch.pk)
+        return ResumeStatus(False, _("Its sender (%s) is gone; this dashboard takes it over "
+                                     "now: what Nova already has is recorded, the rest is "
+                                     "sent.") % (batch.worker or "?"), status.open_items)
+    return status
+

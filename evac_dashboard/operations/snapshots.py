@@ -455,7 +455,7 @@ def snapshot(request, batch, view=None, now=None):
     settled = (view.ok and view.servers_read) or all(r["recorded"] or r["submit_state"] in (
         Item.SUBMIT_FAILED, Item.CANCELLED) for r in rows)
     final = batch.state in (Batch.FINISHED, Batch.CANCELLED) and summary.is_final and settled
-    resume = liveness.resume_status(batch, now)
+    resume = liveness.poll_status(batch, now)
     return {
         "batch": {
             "id": str(batch.pk),

@@ -45,7 +45,8 @@ from evac_dashboard.api import actions
 from evac_dashboard.operations import leases
 from evac_dashboard.operations import lost_answers
 from evac_dashboard.operations.credentials import (  # noqa: F401 (submission.Credentials...)
-    LOGIN_EXPIRED_MESSAGE, LOGIN_MARGIN_SECONDS, Credentials, LoginExpiring, check_login)
+    LOGIN_EXPIRED_MESSAGE, LOGIN_MARGIN_SECONDS, Credentials, LoginExpiring, check_login,
+    forget_login, remember_login)
 from evac_dashboard.store import batches
 from evac_dashboard.rules import errors
 from evac_dashboard.rules import request as evac_request
@@ -173,6 +174,7 @@ def _run(batch, claim, credentials, password, executor, resumed):
     except BaseException:
         lease.release()
         raise
+    remember_login(batch, credentials)  # another node can take over if this one dies
     submission = Submission(batch, credentials, password, executor or _pool(batch),
                             owns_executor=executor is None, resumed=resumed, lease=lease)
     with _running_lock:
@@ -195,6 +197,7 @@ class Submission:
     def __init__(self, batch, credentials, password, executor, owns_executor, resumed,
                  lease):
         self.batch_id = batch.pk
+        self._worker = batch.worker  # as claimed: item writes are conditional on it
         self._lease = lease
         self.resumed = resumed
         self._batch = batch
@@ -237,18 +240,19 @@ class Submission:
 
     def _run_task(self, function, *args):
         in_worker = threading.current_thread() is not self._starter_thread
-        try:
-            if in_worker:
-                db.close_old_connections()
-            function(*args)
-        except Exception as error:
-            self._task_failed(function, error)
-        finally:
-            if in_worker:
-                # Worker threads come and go; an open MySQL connection per dead thread would
-                # leak until wait_timeout. The starting thread's connection is its owner's.
-                db.connection.close()
-            self._task_done()
+        with batches.written_by(self._worker):  # nothing written once another took over
+            try:
+                if in_worker:
+                    db.close_old_connections()
+                function(*args)
+            except Exception as error:
+                self._task_failed(function, error)
+            finally:
+                if in_worker:
+                    # Worker threads come and go; an open MySQL connection per dead thread
+                    # would leak until wait_timeout. The starting thread's is its owner's.
+                    db.connection.close()
+                self._task_done()
 
     def _task_failed(self, function, error):
         if actions.error_status(error) == 401:
@@ -285,6 +289,7 @@ class Submission:
             if self._login_expired.is_set():
                 problems.insert(0, LOGIN_EXPIRED_MESSAGE)
             state = batches.finish_batch(self.batch_id, "; ".join(problems))
+            forget_login(self.batch_id)  # the run is over: nothing left to take over
             LOG.info("Evacuation batch %s: submission over (%s)", self.batch_id, state)
             self._complete_audit()
         finally:

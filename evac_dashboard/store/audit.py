@@ -29,7 +29,8 @@ OUTCOME_LABELS = dict(Record.OUTCOMES)
 ORIGIN_LABELS = dict(Record.ORIGINS)
 
 # Records that a submission run completes when it ends.
-SUBMISSION_ACTIONS = (Record.EVACUATE, Record.HOST_EVACUATE, Record.RETRY, Record.RESUME)
+SUBMISSION_ACTIONS = (Record.EVACUATE, Record.HOST_EVACUATE, Record.RETRY, Record.RESUME,
+                      Record.TAKEOVER)
 BATCH_ACTIONS = SUBMISSION_ACTIONS + (Record.CANCEL,)
 
 
@@ -177,11 +178,17 @@ def begin_batch_action(who, action, batch, instance_ids=None, detail=""):
 def batch_outcome(items):
     """``(outcome, detail, instances, request_ids)`` of a submission from its items."""
     counts = {"sent": 0, "refused": 0, "cancelled": 0, "open": 0}
+    found, lost = 0, 0  # found already in Nova (resume, takeover); answer lost (unknown)
     instances, request_ids = [], []
     for item in items:
         state = item.submit_state
-        if state == EvacuationItem.SUBMITTED:
+        if (state == EvacuationItem.SUBMITTED and item.found_migration_id
+                and not item.request_id and item.answer_lost_at is None):
+            found += 1
+        elif state == EvacuationItem.SUBMITTED:
             counts["sent"] += 1
+        elif state == EvacuationItem.UNKNOWN:
+            lost += 1
         elif state == EvacuationItem.SUBMIT_FAILED:
             counts["refused"] += 1
         elif state == EvacuationItem.CANCELLED:
@@ -198,8 +205,8 @@ def batch_outcome(items):
         if item.found_migration_id:
             entry["found_migration"] = item.found_migration_id
         instances.append(entry)
-    total = sum(counts.values())
-    if counts["open"]:
+    total = sum(counts.values()) + found + lost
+    if counts["open"] or lost:
         outcome = Record.INTERRUPTED
     elif total and counts["cancelled"] == total:
         outcome = Record.CANCELLED
@@ -211,6 +218,10 @@ def batch_outcome(items):
         outcome = Record.ACCEPTED
     detail = "%d sent, %d refused, %d cancelled, %d not sent" % (
         counts["sent"], counts["refused"], counts["cancelled"], counts["open"])
+    if found:
+        detail += ", %d found already in Nova (not sent again)" % found
+    if lost:
+        detail += ", %d answer lost (Nova not asked yet)" % lost
     return outcome, detail, instances, request_ids
 
 
@@ -227,12 +238,22 @@ def batch_submission_ended(batch_id, problem=""):
         wanted = {entry.get("id") for entry in record.instances or ()}
         mine = [item for item in items if item.instance_id in wanted] if wanted else items
         outcome, detail, instances, request_ids = batch_outcome(mine)
+        if record.action == Record.TAKEOVER:
+            detail = "%s: %s" % (record.detail, detail)  # who took over from whom
         if problem:
             detail = "%s; %s" % (detail, problem)
         if complete(record, outcome, detail=detail, request_ids=request_ids,
                     instances=instances):
             completed.append(record)
     return completed
+
+
+def sender_gone(batch_id, gone, successor):
+    """A takeover begins: the batch's pending records are completed with what the sender
+    ``gone`` had done before it stopped (the successor's own record counts the rest)."""
+    return batch_submission_ended(
+        batch_id, "its sender %s stopped (lease expired); taken over by %s"
+        % (gone, successor))
 
 
 def ensure_submission_record(batch, credentials=None, resumed=False):

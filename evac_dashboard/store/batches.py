@@ -9,6 +9,7 @@ One active batch per source host is guaranteed by the UNIQUE ``active_source_hos
 (see ``evac_dashboard.models``). ``create_batch`` relies on the database refusing the row, not
 on a check beforehand, because two Horizon nodes sharing one database may race.
 """
+import contextlib
 from dataclasses import dataclass
 import functools
 import threading
@@ -215,7 +216,7 @@ def finish_batch(batch_id, error_message=""):
     else:
         state = Batch.FINISHED
     now = timezone.now()
-    Batch.objects.filter(pk=batch_id).update(
+    _batch_row(batch_id).update(
         state=state, active_source_host=None, finished_at=now, updated_at=now,
         error_message=error_message or "")
     return state
@@ -223,12 +224,53 @@ def finish_batch(batch_id, error_message=""):
 
 # -------------------------------------------------------------------------- item states
 
+# ------------------------------------------------------------------- whose writes count
+
+_writer = threading.local()
+
+
+@contextlib.contextmanager
+def written_by(worker):
+    """Inside, item and batch writes change only a batch that ``worker`` still holds (its
+    claim, ``batch.worker``): a sender that lost its batch to a takeover (paused past its
+    lease, cut off) writes nothing over the new sender's records."""
+    previous = getattr(_writer, "worker", None)
+    _writer.worker = worker
+    try:
+        yield
+    finally:
+        _writer.worker = previous
+
+
+def _item(item_id, **conditions):
+    found = Item.objects.filter(pk=item_id, **conditions)
+    worker = getattr(_writer, "worker", None)
+    return found.filter(batch__worker=worker) if worker else found
+
+
+def _batch_row(batch_id):
+    found = Batch.objects.filter(pk=batch_id)
+    worker = getattr(_writer, "worker", None)
+    return found.filter(worker=worker) if worker else found
+
+
+def active_batch_ids():
+    """Ids of the batches in flight (pending or submitting), oldest first."""
+    return list(Batch.objects.filter(state__in=Batch.ACTIVE_STATES)
+                .order_by("created_at").values_list("pk", flat=True))
+
+
+def open_instance_ids(batch_id):
+    return list(Item.objects.filter(batch_id=batch_id, submit_state__in=Item.OPEN_STATES)
+                .order_by("position").values_list("instance_id", flat=True))
+
+
 @_serialized_on_sqlite
 def mark_submitting(item_id):
     """Record that the evacuate call is about to be sent. False when the item is no longer
     open (cancelled, or answered meanwhile): then it must not be sent."""
     now = timezone.now()
-    return Item.objects.filter(pk=item_id, submit_state__in=Item.OPEN_STATES).update(
+    return _item(item_id, submit_state__in=Item.OPEN_STATES).update(
         submit_state=Item.SUBMITTING, submitting_at=now, updated_at=now) == 1
 
 
@@ -236,7 +278,7 @@ def mark_submitting(item_id):
 def mark_submitted(item_id, request_id, found_migration_id=None):
     """Nova accepted the evacuate (or, on resume, already had one: ``found_migration_id``)."""
     now = timezone.now()
-    return Item.objects.filter(pk=item_id, submit_state__in=Item.OPEN_STATES).update(
+    return _item(item_id, submit_state__in=Item.OPEN_STATES).update(
         submit_state=Item.SUBMITTED, request_id=request_id, submitted_at=now, updated_at=now,
         found_migration_id=found_migration_id, error_status=None, error_message="",
         advice_code="", retryable=None) == 1
@@ -247,7 +289,7 @@ def mark_submit_failed(item_id, advice, error_status=None, request_id=None):
     """Nova refused the evacuate, or it could not be sent; ``advice`` is an
     ``errors.Advice``."""
     now = timezone.now()
-    return Item.objects.filter(pk=item_id, submit_state__in=Item.OPEN_STATES).update(
+    return _item(item_id, submit_state__in=Item.OPEN_STATES).update(
         submit_state=Item.SUBMIT_FAILED, request_id=request_id, failed_at=now, updated_at=now,
         error_status=error_status, error_message=advice.nova_message or advice.advice,
         advice_code=advice.code, retryable=advice.retryable) == 1
@@ -259,7 +301,7 @@ def mark_answer_lost(item_id, advice, what, error_status=None, request_id=None):
     have accepted it (state ``unknown``, resolved later from Nova's records, never sent
     again as it is)."""
     now = timezone.now()
-    return Item.objects.filter(pk=item_id, submit_state=Item.SUBMITTING).update(
+    return _item(item_id, submit_state=Item.SUBMITTING).update(
         submit_state=Item.UNKNOWN, request_id=request_id, answer_lost_at=now, checked_at=None,
         updated_at=now, error_status=error_status, error_message=what,
         advice_code=advice.code, retryable=None) == 1
@@ -270,7 +312,7 @@ def mark_found(item_id, found_id, from_states=(Item.UNKNOWN,)):
     """Nova has an evacuation of an item whose answer was lost (``found_id``: the
     migration, or ``action:<request id>``): it was accepted, its progress is Nova's."""
     now = timezone.now()
-    return Item.objects.filter(pk=item_id, submit_state__in=from_states).update(
+    return _item(item_id, submit_state__in=from_states).update(
         submit_state=Item.SUBMITTED, found_migration_id=found_id[:ID_LENGTH],
         submitted_at=now, checked_at=now, updated_at=now, advice_code="", retryable=None,
         error_status=None, error_message="") == 1
@@ -282,7 +324,7 @@ def mark_not_received(item_id, advice):
     it may be sent again (``submit_failed``, retryable; ``error_message`` still says what
     happened to the answer)."""
     now = timezone.now()
-    return Item.objects.filter(pk=item_id, submit_state=Item.UNKNOWN).update(
+    return _item(item_id, submit_state=Item.UNKNOWN).update(
         submit_state=Item.SUBMIT_FAILED, failed_at=now, checked_at=now, updated_at=now,
         advice_code=advice.code, retryable=advice.retryable) == 1
 
@@ -291,7 +333,7 @@ def mark_not_received(item_id, advice):
 def mark_checked(item_id):
     """Nova was asked about a lost answer and could not tell yet."""
     now = timezone.now()
-    Item.objects.filter(pk=item_id, submit_state=Item.UNKNOWN).update(checked_at=now,
+    _item(item_id, submit_state=Item.UNKNOWN).update(checked_at=now,
                                                                       updated_at=now)
 
 
@@ -300,7 +342,7 @@ def mark_pending_again(item_id):
     """The evacuate was refused before Nova saw it (the login expired: 401): the item
     waits to be sent again, as if its call had never been made."""
     now = timezone.now()
-    return Item.objects.filter(pk=item_id, submit_state=Item.SUBMITTING).update(
+    return _item(item_id, submit_state=Item.SUBMITTING).update(
         submit_state=Item.PENDING, submitting_at=None, updated_at=now) == 1
 
 

@@ -49,7 +49,8 @@ def target(record):
     if record.target_host:
         return record.target_host
     if not record.is_external and record.action in (Record.EVACUATE, Record.HOST_EVACUATE,
-                                                    Record.RETRY, Record.RESUME):
+                                                    Record.RETRY, Record.RESUME,
+                                                    Record.TAKEOVER):
         return _("scheduler")
     return "-"
 

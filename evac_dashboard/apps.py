@@ -1,0 +1,15 @@
+"""The plugin's Django application: starts the takeover check in processes that serve."""
+from django.apps import AppConfig
+from django.core.signals import request_started
+
+
+class EvacDashboardConfig(AppConfig):
+    name = "evac_dashboard"
+    verbose_name = "Evacuation"
+
+    def ready(self):
+        # A process that serves requests looks for orphaned batches every few seconds
+        # (operations.takeover); management commands (migrate, compress) never do.
+        from evac_dashboard.operations import takeover
+
+        request_started.connect(takeover.ensure_watcher, dispatch_uid="evac-takeover")
