@@ -3,9 +3,10 @@
 #   chromium, chromium-driver   browser tests (headless, no driver download)
 #   mariadb-server              local cloud databases and the plugin's MySQL tests
 #   rabbitmq-server             local cloud message bus
+#   memcached                   the leases on tooz's memcached driver (unit tests, deploy test)
 #   libmariadb-dev, pkg-config  (not needed: PyMySQL is pure Python)
 set -euo pipefail
-pkgs=(chromium chromium-driver mariadb-server rabbitmq-server)
+pkgs=(chromium chromium-driver mariadb-server rabbitmq-server memcached)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

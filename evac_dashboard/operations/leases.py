@@ -89,7 +89,9 @@ class Lease:
             self._lock = coordinator().get_lock(_name(self.batch_id))
             # Wait a moment: a page asking whether the batch is held takes the free lock
             # for an instant.
-            self.held = bool(self._lock.acquire(blocking=True, timeout=2))
+            # (tooz takes the wait as ``blocking=<seconds>``: the memcached driver refuses
+            # a ``timeout`` argument, and a refused call would mean sending unleased.)
+            self.held = bool(self._lock.acquire(blocking=2))
         except Exception:  # noqa: BLE001 - see the docstring
             LOG.warning("Lease of batch %s: coordination backend unavailable; sending "
                         "without a lease", self.batch_id, exc_info=True)

@@ -37,7 +37,7 @@ import stack  # noqa: E402  (tools/deploy/)
 SOURCE = "cmp1"
 PREFIX = "dep"
 TAKEOVER_LIMIT = 20  # seconds (the lease is 15 s by default)
-DONE_TIMEOUT = 600
+DONE_TIMEOUT = int(os.environ.get("EVAC_DEPLOY_TIMEOUT", "600"))
 
 
 class ScenarioFailed(Exception):
@@ -115,6 +115,16 @@ def batch_state(batch_id):
         return cursor.fetchone()
 
 
+def clear_active_batches():
+    """A batch an earlier run left active (a failed scenario) would hold the host: end it."""
+    with database() as connection, connection.cursor() as cursor:
+        cursor.execute("UPDATE evac_dashboard_evacuationbatch SET state = 'cancelled', "
+                       "active_source_host = NULL WHERE state IN "
+                       "('pending', 'submitting', 'interrupted')")
+        cursor.execute("UPDATE evac_dashboard_evacuationitem SET submit_state = 'cancelled' "
+                       "WHERE submit_state IN ('pending', 'submitting')")
+
+
 def first_send_after(batch_id, wall):
     moment = datetime.datetime.fromtimestamp(wall, datetime.timezone.utc).replace(tzinfo=None)
     stamps = [row[1] for row in items_of(batch_id) if row[1] is not None and row[1] > moment]
@@ -190,6 +200,7 @@ def scenario(ctx, name, fault=None):
     """Prepare the host, POST, apply ``fault(node)`` (returns when it happened, wall
     clock), wait until everything is sent and done, check."""
     bench.say("scenario %s: %d servers on %s" % (name, ctx.args.servers, SOURCE))
+    clear_active_batches()
     servers, _timings = bench.prepare(ctx)
     batch_id, node, t0, t0_wall = start_evacuation(ctx)
     takeover = None
