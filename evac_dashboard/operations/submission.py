@@ -211,6 +211,7 @@ class Submission:
         self._errors = []
         self._done = threading.Event()
         self._login_expired = threading.Event()  # a 401: send nothing more
+        self._shutting_down = threading.Event()  # the process exits: leave it to a takeover
         self._lost = []  # ids of items whose answer was lost, resolved before the run ends
 
     def __repr__(self):
@@ -234,7 +235,13 @@ class Submission:
             self._outstanding += 1
         try:
             self._executor.submit(self._run_task, function, *args)
-        except Exception as error:  # the pool refused (interpreter shutting down)
+        except RuntimeError as error:  # the process is exiting (a reload, a stop)
+            LOG.warning("Evacuation batch %s: this process is shutting down (%s); the batch "
+                        "is left in flight for another process to take over",
+                        self.batch_id, error)
+            self._shutting_down.set()
+            self._task_done()
+        except Exception as error:  # the pool refused
             self._task_failed(function, error)
             self._task_done()
 
@@ -279,6 +286,8 @@ class Submission:
     def _finish(self):
         self._password = None
         try:
+            if self._shutting_down.is_set():
+                return  # still in flight: another process takes it over (lease released)
             self._settle_lost_answers()  # may wait: the lease is checked after it
             if not self._lease.still_held():
                 # Another process holds the batch now: its state is that process's to write.

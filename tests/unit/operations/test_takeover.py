@@ -124,3 +124,36 @@ def test_a_sender_that_lost_its_batch_writes_nothing(evac_nova):
     assert states(batch)["pending"] == 1
     with batches.written_by("node2:42"):
         assert batches.mark_submitting(pending.pk)
+
+
+class ExitingExecutor:
+    """A pool of a process that is exiting (an Apache graceful reload): runs the first
+    task, then refuses every new one as Python's pool does after interpreter shutdown."""
+
+    def __init__(self):
+        self.ran = 0
+
+    def submit(self, run_task, function, *args):
+        if self.ran:
+            raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+        self.ran += 1
+        return submission.InlineExecutor().submit(run_task, function, *args)
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        pass
+
+
+def test_a_reload_leaves_the_batch_in_flight_for_a_takeover_not_interrupted(evac_nova):
+    servers = servers_on("cmp1", 3)
+    evac_nova.add_servers(servers)
+    batch = batches.create_batch(kind="host", source_host="cmp1", servers=servers,
+                                 options=evac_request.EvacuateOptions(), microversion="2.94",
+                                 initiator=ADMIN)
+    run = submission.start(batch, a_login(evac_nova), executor=ExitingExecutor())
+    assert run.wait(10)
+    batch.refresh_from_db()
+    assert batch.state == EvacuationBatch.SUBMITTING  # not "interrupted": nobody must click
+    assert evac_nova.evacuated_ids() == []
+    assert takeover.orphaned(batch)
+    assert takeover.take_over(batch.pk, executor=submission.InlineExecutor()).wait(30)
+    assert sorted(evac_nova.evacuated_ids()) == sorted(s["id"] for s in servers)
