@@ -63,7 +63,7 @@ mysql: system venv cloud
 integration: system venv cloud mysql
 	$(PYTEST) -m integration tests
 
-test: lint unit integration
+test: lint unit integration deploy-test
 
 clean:
 	-$(CLOUD) down

@@ -49,7 +49,7 @@ RULE_WINDOW = "window"
 DONE_STATUSES = progress.MIGRATION_SUCCEEDED
 FAILED_STATUSES = progress.MIGRATION_FAILED
 
-SENT_STATES = ("submitting", "submitted")
+SENT_STATES = ("submitting", "submitted", "unknown")  # "unknown": sent, answer lost
 
 
 # ---------------------------------------------------------------------------- migrations

@@ -84,3 +84,11 @@ def test_summaries():
     assert external.outcome_for_status("completed") == "succeeded"
     assert external.outcome_for_status("pre-migrating") == "in_progress"
     assert external.migration_key({"id": 5}) == "id-5"
+
+
+def test_an_item_whose_answer_was_lost_still_claims_its_migration():
+    """Sent, answer lost (``unknown``): Nova may well have it; the History sync must not
+    label our own evacuation as made outside the dashboard."""
+    lost = item(state="unknown", request_id=None, answered=None)
+    decision = external.decide(mig(T0 + timedelta(seconds=1)), [lost], NOW)
+    assert decision.kind == external.PANEL
