@@ -153,6 +153,13 @@ def lease_seconds():
     return _number("EVAC_LEASE_SECONDS", DEFAULT_LEASE_SECONDS, int, 2)
 
 
+def database_configured():
+    """Whether Django has a database for the plugin's records: stock Horizon has none
+    unless the deployment gives it one (Kolla-Ansible: horizon_backend_database)."""
+    engine = str(((value("DATABASES") or {}).get("default") or {}).get("ENGINE") or "")
+    return bool(engine) and not engine.endswith(".dummy")
+
+
 DEFAULT_TAKEOVER_CHECK_SECONDS = 3
 
 

@@ -1,5 +1,7 @@
 from django.urls import re_path
 
+from evac_dashboard.content.database import needs_database
+
 from evac_dashboard.content.batches import views
 
 # Any id reaches the views, which answer a malformed one with a clear 404 (JSON for the
@@ -7,10 +9,10 @@ from evac_dashboard.content.batches import views
 BATCH = r"(?P<batch_id>[^/]+)"
 
 urlpatterns = [
-    re_path(r"^$", views.IndexView.as_view(), name="index"),
-    re_path(r"^%s/$" % BATCH, views.DetailView.as_view(), name="detail"),
-    re_path(r"^%s/progress\.json$" % BATCH, views.ProgressView.as_view(), name="progress"),
-    re_path(r"^%s/retry/$" % BATCH, views.RetryView.as_view(), name="retry"),
-    re_path(r"^%s/cancel/$" % BATCH, views.CancelView.as_view(), name="cancel"),
-    re_path(r"^%s/resume/$" % BATCH, views.ResumeView.as_view(), name="resume"),
+    re_path(r"^$", needs_database(views.IndexView.as_view()), name="index"),
+    re_path(r"^%s/$" % BATCH, needs_database(views.DetailView.as_view()), name="detail"),
+    re_path(r"^%s/progress\.json$" % BATCH, needs_database(views.ProgressView.as_view()), name="progress"),
+    re_path(r"^%s/retry/$" % BATCH, needs_database(views.RetryView.as_view()), name="retry"),
+    re_path(r"^%s/cancel/$" % BATCH, needs_database(views.CancelView.as_view()), name="cancel"),
+    re_path(r"^%s/resume/$" % BATCH, needs_database(views.ResumeView.as_view()), name="resume"),
 ]

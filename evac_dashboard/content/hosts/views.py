@@ -12,6 +12,7 @@ from evac_dashboard import conf
 from evac_dashboard.operations import bmc_inventory
 from evac_dashboard.operations import cloud_reads as cloud
 from evac_dashboard.operations import power_states
+from evac_dashboard.content import database
 from evac_dashboard.content.hosts import forms as host_forms
 from evac_dashboard.content.hosts import tables as host_tables
 from evac_dashboard.rules import hosts as host_model
@@ -40,6 +41,7 @@ class IndexView(tables.DataTableView):
         context["down_count"] = sum(1 for host in hosts if host.is_down)
         context["bmc_count"] = len(context["table"].bmc_hosts)
         context["bmc_problem"] = bmc_inventory.problem()
+        context["no_database"] = None if conf.database_configured() else database.MESSAGE
         context["power_url"] = reverse("horizon:admin:evac_hosts:power_states")
         context["power_interval"] = max(5, int(conf.bmc_power_cache_seconds()) or 15)
         try:
