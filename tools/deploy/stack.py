@@ -276,12 +276,13 @@ def pid_of(path):
 def start_memcached(root):
     if pid_of(root / "memcached.pid"):
         return
-    run(["memcached", "-d", "-l", "127.0.0.1", "-p", PORTS["memcached"], "-U", "0",
-         "-m", "64", "-u", "nobody", "-P", root / "memcached.pid"])
-    for _ in range(50):
-        if pid_of(root / "memcached.pid"):
-            return
-        time.sleep(0.1)
+    # Not -d/-P: memcached drops to "nobody" before writing its pid file, which then
+    # cannot be written here; the pid is ours to keep.
+    process = subprocess.Popen(
+        ["memcached", "-l", "127.0.0.1", "-p", str(PORTS["memcached"]), "-U", "0", "-m", "64",
+         "-u", "nobody"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    (root / "memcached.pid").write_text(str(process.pid))
 
 
 def start_node(root, name, reload=False):
