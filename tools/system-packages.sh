@@ -6,7 +6,9 @@
 #   memcached                   the leases on tooz's memcached driver (unit tests, deploy test)
 #   libmariadb-dev, pkg-config  (not needed: PyMySQL is pure Python)
 set -euo pipefail
+# Arguments replace the list (tools/deploy/system-packages.sh passes its own).
 pkgs=(chromium chromium-driver mariadb-server rabbitmq-server memcached)
+[ $# -gt 0 ] && pkgs=("$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
