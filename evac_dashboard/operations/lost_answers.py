@@ -117,3 +117,21 @@ def resolve(request, item, now=None, quick=False):
 def resolve_all(request, items, now=None):
     """``resolve`` each of ``items``; returns ``{item id: Finding}``."""
     return {item.pk: resolve(request, item, now) for item in items}
+
+
+def resolve_or_free(request, item, now=None):
+    """Like ``resolve``, but an item proven never received is left ``unknown`` for the
+    caller to send (a call a dead run left in flight, on resume)."""
+    try:
+        finding = check(request, item, now)
+    except Exception as error:  # Nova unreadable: stays unknown, asked again later
+        LOG.warning("Lost answer of %s (batch %s): Nova could not be asked: %s",
+                    item.instance_id, item.batch_id, error)
+        batches.mark_checked(item.pk)
+        return rules.Finding(WAIT, reason=type(error).__name__)
+    if finding.verdict == FOUND:
+        batches.mark_found(item.pk, finding.found_id)
+    elif finding.verdict != ABSENT:
+        batches.mark_checked(item.pk)
+    return finding
+

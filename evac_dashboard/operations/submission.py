@@ -213,6 +213,7 @@ class Submission:
         self._login_expired = threading.Event()  # a 401: send nothing more
         self._shutting_down = threading.Event()  # the process exits: leave it to a takeover
         self._lost = []  # ids of items whose answer was lost, resolved before the run ends
+        self._in_flight = set()  # of those, calls a dead run left in flight: sent if absent
 
     def __repr__(self):
         return "<Submission of batch %s%s>" % (self.batch_id, " (done)" if self.done else "")
@@ -255,9 +256,7 @@ class Submission:
             except Exception as error:
                 self._task_failed(function, error)
             finally:
-                if in_worker:
-                    # Worker threads come and go; an open MySQL connection per dead thread
-                    # would leak until wait_timeout. The starting thread's is its owner's.
+                if in_worker:  # a MySQL connection per dead worker thread would leak
                     db.connection.close()
                 self._task_done()
 
@@ -363,6 +362,7 @@ class Submission:
         what = "the dashboard stopped while the call was in flight"
         batches.mark_answer_lost(item.pk, errors.answer_lost(what), what)
         self._lost.append(item.pk)
+        self._in_flight.add(item.pk)
         return False
 
     def _settle_lost_answers(self):
@@ -378,9 +378,18 @@ class Submission:
             wait = min(wait.total_seconds(), lost_answers.settle_seconds())
             if wait > 0 and self._lease.still_held():
                 threading.Event().wait(wait)
-            lost_answers.resolve_all(self._credentials, lost)
+            lost_answers.resolve_all(self._credentials,
+                                     [i for i in lost if i.pk not in self._in_flight])
+            for item in (i for i in lost if i.pk in self._in_flight):
+                self._send_if_never_received(item)
         except Exception:  # they stay unknown: a retry or a resume asks Nova again
             LOG.exception("Evacuation batch %s: lost answers not settled", self.batch_id)
+
+    def _send_if_never_received(self, item):
+        """A dead run's call Nova proves it never got is this resume's to send."""
+        if (lost_answers.resolve_or_free(self._credentials, item).verdict == lost_answers.ABSENT
+                and self._lease.still_held() and batches.mark_to_send_again(item.pk)):
+            self._send(item)
 
     def _evacuated_since_batch_began(self, items):
         """``{instance_id: migration id}`` for the items Nova already has an evacuation of,

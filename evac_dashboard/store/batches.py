@@ -330,6 +330,17 @@ def mark_not_received(item_id, advice):
 
 
 @_serialized_on_sqlite
+def mark_to_send_again(item_id):
+    """A call a dead run had in flight, proven never received by Nova: the item waits to
+    be sent, as if that call had never been made."""
+    now = timezone.now()
+    return _item(item_id, submit_state=Item.UNKNOWN).update(
+        submit_state=Item.PENDING, submitting_at=None, answer_lost_at=None, checked_at=now,
+        updated_at=now, error_status=None, error_message="", advice_code="",
+        retryable=None) == 1
+
+
+@_serialized_on_sqlite
 def mark_checked(item_id):
     """Nova was asked about a lost answer and could not tell yet."""
     now = timezone.now()
