@@ -170,10 +170,30 @@ def configure_horizon(root, site):
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="openstack_dashboard.settings")
     env.pop("PYTHONPATH", None)
     for command in (["migrate", "--noinput", "-v", "0"],
-                    ["collectstatic", "--noinput", "-v", "0", "--clear"],
-                    ["compress", "--force", "-v", "0"]):
+                    ["collectstatic", "--noinput", "-v", "0", "--clear"]):
         say("django-admin %s" % " ".join(command))
         run(admin + command, env=env, cwd=root, capture_output=True)
+    # Seen here: a first `compress --force` after a reinstall sometimes leaves one block
+    # (Horizon's angular templates) out of the manifest, and every page is then a 500
+    # (OfflineGenerationError). Compress until the login page renders.
+    for attempt in range(1, 4):
+        say("django-admin compress --force (attempt %d)" % attempt)
+        run(admin + ["compress", "--force", "-v", "0"], env=env, cwd=root,
+            capture_output=True)
+        probe = run([venv_python(root), "-W", "ignore", "-c", RENDER_PROBE], env=env,
+                    cwd=root, capture_output=True, text=True, check=False)
+        if probe.returncode == 0:
+            return
+    raise SystemExit("deploy: the login page does not render after compress:\n%s"
+                     % probe.stderr[-2000:])
+
+
+RENDER_PROBE = """
+import django, sys
+django.setup()
+from django.test import Client
+sys.exit(0 if Client().get("/auth/login/").status_code == 200 else 1)
+"""
 
 
 # ------------------------------------------------------------------------------ run
