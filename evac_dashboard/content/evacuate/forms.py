@@ -22,6 +22,15 @@ RUNNING = "running"
 STOPPED = "stopped"
 
 
+def local_disks_field():
+    """The acknowledgement every form that starts an evacuation asks for when some
+    instance has a local root disk (the modals, Fence and evacuate)."""
+    return forms.BooleanField(
+        label=_("I understand that instances with a local root disk are rebuilt from their "
+                "image unless their storage is shared: their data may be lost"),
+        required=False)
+
+
 def batch_url(batch_id):
     return reverse("horizon:admin:evac_batches:detail", args=[batch_id])
 
@@ -58,10 +67,7 @@ class EvacuateForm(secret.PasswordFormMixin, forms.SelfHandlingForm):
     confirm_password = secret.password_field(_("Confirm admin password"))
     generate_password = secret.generate_field()
     password_retype = secret.retype_field()
-    acknowledge_local_disks = forms.BooleanField(
-        label=_("I understand that instances with a local root disk are rebuilt from their "
-                "image unless their storage is shared: their data may be lost"),
-        required=False)
+    acknowledge_local_disks = local_disks_field()
     reviewed = forms.CharField(widget=forms.HiddenInput())
 
     def __init__(self, request, *args, **kwargs):

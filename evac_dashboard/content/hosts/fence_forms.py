@@ -13,13 +13,12 @@ from horizon import forms
 from horizon import messages
 
 from evac_dashboard.content.evacuate import reviewed
+from evac_dashboard.content.evacuate.forms import RUNNING, STOPPED, local_disks_field
 from evac_dashboard.operations import evacuations
 from evac_dashboard.operations import fencing
 from evac_dashboard.rules import power
 from evac_dashboard.rules import request as evac_request
 
-RUNNING = "running"
-STOPPED = "stopped"
 
 OUTCOME_WORDS = {power.SUCCEEDED: _("done"), power.FAILED: _("FAILED"),
                  power.SKIPPED: _("not needed")}
@@ -96,10 +95,7 @@ class FenceAndEvacuateForm(FenceForm):
         label=_("After evacuation, servers"), required=False,
         choices=((RUNNING, _("come back in their previous power state")),
                  (STOPPED, _("stay stopped until someone starts them"))), initial=RUNNING)
-    acknowledge_local_disks = forms.BooleanField(
-        label=_("I understand that instances with a local root disk are rebuilt from their "
-                "image unless their storage is shared: their data may be lost"),
-        required=False)
+    acknowledge_local_disks = local_disks_field()
     reviewed = forms.CharField(widget=forms.HiddenInput())
 
     def __init__(self, request, *args, **kwargs):
