@@ -26,6 +26,14 @@ def a_login(nova, hours=1):
     return submission.Credentials.from_request(request)
 
 
+def new_batch(nova, count):
+    servers = servers_on("cmp1", count)
+    nova.add_servers(servers)
+    return batches.create_batch(kind="host", source_host="cmp1", servers=servers,
+                                options=evac_request.EvacuateOptions(), microversion="2.94",
+                                initiator=ADMIN), servers
+
+
 def test_a_batch_whose_sender_died_is_taken_over_and_nothing_is_sent_twice(evac_nova):
     batch, executor = died_mid_batch(evac_nova, count=8, answered=3)
     login.remember_login(batch, a_login(evac_nova))
@@ -49,11 +57,7 @@ def test_a_batch_whose_sender_died_is_taken_over_and_nothing_is_sent_twice(evac_
 
 
 def test_a_batch_someone_still_sends_is_not_taken_over(evac_nova):
-    servers = servers_on("cmp1", 2)
-    evac_nova.add_servers(servers)
-    batch = batches.create_batch(kind="host", source_host="cmp1", servers=servers,
-                                 options=evac_request.EvacuateOptions(), microversion="2.94",
-                                 initiator=ADMIN)
+    batch, servers = new_batch(evac_nova, 2)
     never_runs = type("NeverRuns", (), {
         "submit": lambda self, *a: __import__("concurrent.futures").futures.Future(),
         "shutdown": lambda self, **kw: None})()
@@ -99,11 +103,7 @@ def test_a_poll_takes_it_over_and_says_so_instead_of_offering_resume(evac_nova,
 
 
 def test_a_just_created_batch_is_not_an_orphan_yet(evac_nova):
-    servers = servers_on("cmp1", 1)
-    evac_nova.add_servers(servers)
-    batch = batches.create_batch(kind="host", source_host="cmp1", servers=servers,
-                                 options=evac_request.EvacuateOptions(), microversion="2.94",
-                                 initiator=ADMIN)
+    batch, servers = new_batch(evac_nova, 1)
     assert not takeover.orphaned(batch)  # its creator is about to claim it
     EvacuationBatch.objects.filter(pk=batch.pk).update(
         updated_at=timezone.now() - timedelta(seconds=60))
@@ -144,11 +144,7 @@ class ExitingExecutor:
 
 
 def test_a_reload_leaves_the_batch_in_flight_for_a_takeover_not_interrupted(evac_nova):
-    servers = servers_on("cmp1", 3)
-    evac_nova.add_servers(servers)
-    batch = batches.create_batch(kind="host", source_host="cmp1", servers=servers,
-                                 options=evac_request.EvacuateOptions(), microversion="2.94",
-                                 initiator=ADMIN)
+    batch, servers = new_batch(evac_nova, 3)
     run = submission.start(batch, a_login(evac_nova), executor=ExitingExecutor())
     assert run.wait(10)
     batch.refresh_from_db()
