@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -303,6 +304,18 @@ def start_memcached(root):
          "-u", "nobody"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
     (root / "memcached.pid").write_text(str(process.pid))
+    wait_port(PORTS["memcached"])
+
+
+def wait_port(port, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("deploy: nothing listens on 127.0.0.1:%d" % port)
 
 
 def start_node(root, name, reload=False):
@@ -345,10 +358,12 @@ def up():
     readable_by_wsgi_user(root)
     build_venv(root)
     site = site_packages(root)
+    # Before configure_horizon: its render probe opens the login page, whose session
+    # and cache live in this memcached (a clean machine has no other).
+    start_memcached(root)
     configure_horizon(root, site)
     write_configs(root, site)
     run(["chmod", "-R", "o+rX", root])
-    start_memcached(root)
     for name in NODES:
         start_node(root, name, reload=True)
     start_haproxy(root)
