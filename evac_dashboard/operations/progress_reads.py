@@ -1,10 +1,14 @@
 """Nova's side of the progress page: what Nova shows of a batch, read in a fixed
 number of requests whatever its size, shared by the polls of one batch."""
+import dataclasses
 from dataclasses import dataclass, field
 import datetime
+import hashlib
 import logging
+import pickle
 import threading
 import time
+import zlib
 
 from django.utils import timezone
 
@@ -99,7 +103,7 @@ def read_nova(request, batch, known=None, reuse_servers=False, records_only=Fals
     elif reuse_servers:
         servers = known.servers
     else:
-        now = time.monotonic()
+        now = time.time()
         if known is None:
             answer = progress_api.servers_changed_since(request, since)
             changes = server_changes.full(answer, wanted, now)
@@ -116,10 +120,82 @@ def read_nova(request, batch, known=None, reuse_servers=False, records_only=Fals
         read_at=timezone.now(), calls=calls, changes=changes, servers_read=not records_only)
 
 
-_cache = {}
-_servers_seen = {}  # key -> server_changes.ServerChanges of the batch's last servers read
-_cache_lock = threading.Lock()
-_key_locks = {}
+# What one poll read is kept in Django's cache (memcached in production), so every
+# dashboard process and node polling a batch shares it: N nodes cost one node's Nova calls.
+# Times in it are wall-clock seconds (``time.time()``), comparable across nodes.
+_process_locks = {}  # key -> threading.Lock: the polls of one process wait for each other
+_process_locks_guard = threading.Lock()
+_LOCK_WAIT_SECONDS = 5  # a poll waits this long for another node's read before its own
+
+
+def _shared():
+    from django.core.cache import cache  # late: the cache is configured after import
+
+    return cache
+
+
+GENERATION = "evac-dashboard:progress:generation"
+
+
+def _generation():
+    """Bumped by ``forget_cache``: older entries are never read again."""
+    return _shared().get(GENERATION) or 0
+
+
+def _get(key):
+    try:
+        packed = _shared().get(key)
+        return pickle.loads(zlib.decompress(packed)) if packed is not None else None
+    except Exception:  # noqa: BLE001 - a cache fault costs a Nova read, never a poll
+        LOG.debug("shared progress cache unreadable for %s", key, exc_info=True)
+        return None
+
+
+def _set(key, value, seconds):
+    try:
+        _shared().set(key, zlib.compress(pickle.dumps(value, pickle.HIGHEST_PROTOCOL)),
+                      max(1, int(seconds) + 1))
+    except Exception:  # noqa: BLE001 - e.g. over memcached's item size: read Nova again
+        LOG.debug("shared progress cache unwritable for %s", key, exc_info=True)
+
+
+def _keys(endpoint, batch):
+    base = "evac-dashboard:progress:%d:%s:%s" % (
+        _generation(), hashlib.sha1(str(endpoint).encode()).hexdigest()[:16], batch.pk)
+    return SharedKeys(base + ":hit", base + ":seen", base + ":lock")
+
+
+@dataclass(frozen=True)
+class SharedKeys:
+    hit: str    # (expires at, NovaView): the last read, shown again until it expires
+    seen: str   # server_changes.ServerChanges: the merged servers view
+    lock: str   # held by the one poll (of any node) reading Nova for the batch now
+
+
+def _hit(keys):
+    entry = _get(keys.hit)
+    if entry is None or entry[0] <= time.time():
+        return None
+    view = entry[1]
+    return NovaView(view.servers, view.migrations, view.read_at, 0, True, None, True,
+                    servers_read=view.servers_read)
+
+
+def _take_read_turn(keys, fresh):
+    """Wait while another poll (of any node) reads Nova for the batch. Returns (held, hit):
+    ``hit`` is that poll's answer when it came; ``held`` whether this poll holds the lock
+    (false after ``_LOCK_WAIT_SECONDS``: a node that died mid-read, or no shared cache)."""
+    deadline = time.time() + _LOCK_WAIT_SECONDS
+    while True:
+        try:
+            if _shared().add(keys.lock, 1, _LOCK_WAIT_SECONDS * 2):
+                return True, None
+        except Exception:  # noqa: BLE001 - no shared cache: read alone
+            return False, None
+        hit = None if fresh else _hit(keys)
+        if hit is not None or time.time() >= deadline:
+            return False, hit
+        time.sleep(0.05)
 
 
 def _submitting_servers_seconds():
@@ -134,10 +210,9 @@ def _changes_overlap():
     return datetime.timedelta(seconds=conf.changes_overlap_seconds())
 
 
-def _known_servers(key, now):
-    """This process's merged view of the batch's servers, unless a full read is due."""
-    with _cache_lock:
-        known = _servers_seen.get(key)
+def _known_servers(keys, now):
+    """The merged view of the batch's servers (any node's), unless a full read is due."""
+    known = _get(keys.seen)
     if known is None or known.needs_full_read(now, _full_read_seconds()):
         return None
     return known
@@ -162,55 +237,62 @@ def _records_only(known, batch):
 
 
 def _key_lock(key):
-    with _cache_lock:
-        return _key_locks.setdefault(key, threading.Lock())
+    with _process_locks_guard:
+        return _process_locks.setdefault(key, threading.Lock())
 
 
 def cached_read(request, batch, fresh=False):
-    """``read_nova`` shared by the polls of one batch for ``SNAPSHOT_CACHE_SECONDS``: while
-    one poll reads Nova, the others of the same batch wait for its answer instead of
-    asking again. Servers are read incrementally (``server_changes``) on top of this
-    process's last view of them; ``fresh`` forces a full read (actions decide on it).
-    While the batch is being submitted, servers are read at most every
-    ``SUBMITTING_SERVERS_SECONDS``, the first time that long after the calls began."""
+    """``read_nova`` shared by the polls of one batch, on every node, for
+    ``SNAPSHOT_CACHE_SECONDS``: while one poll reads Nova, the others of the same batch
+    wait for its answer instead of asking again. Servers are read incrementally
+    (``server_changes``) on top of the last merged view of them; ``fresh`` forces a full
+    read (actions decide on it). While the batch is being submitted, servers are read at
+    most every ``SUBMITTING_SERVERS_SECONDS``, the first time that long after the calls
+    began."""
     ttl = _cache_seconds()
     try:
         endpoint = client.compute_endpoint(request)
     except Exception:  # no compute endpoint: read_nova will report the real error
         endpoint = None
-    key = (endpoint, str(batch.pk))
-    with _key_lock(key):
-        now = time.monotonic()
-        with _cache_lock:
-            hit = _cache.get(key)
-        if hit and hit[0] > now and not fresh:
-            view = hit[1]
-            return NovaView(view.servers, view.migrations, view.read_at, 0, True, None, True,
-                            servers_read=view.servers_read)
-        known = None if fresh else _known_servers(key, now)
-        view = read_nova(request, batch, known=known,
-                         reuse_servers=_reuse_servers(known, batch, now),
-                         records_only=not fresh and _records_only(known, batch))
-        with _cache_lock:
-            for stale in [k for k, v in _cache.items() if v[0] <= now]:
-                _cache.pop(stale, None)
+    keys = _keys(endpoint, batch)
+    with _key_lock(keys.hit):
+        hit = None if fresh else _hit(keys)
+        if hit is not None:
+            return hit
+        held, hit = _take_read_turn(keys, fresh)
+        if hit is not None:
+            return hit
+        try:
+            now = time.time()
+            known = None if fresh else _known_servers(keys, now)
+            view = read_nova(request, batch, known=known,
+                             reuse_servers=_reuse_servers(known, batch, now),
+                             records_only=not fresh and _records_only(known, batch))
             if ttl > 0:
-                _cache[key] = (time.monotonic() + ttl, view)
+                _set(keys.hit, (time.time() + ttl, dataclasses.replace(view, changes=None)),
+                     ttl)
             if view.changes is not None:
-                _servers_seen[key] = view.changes
-            keep = max(_submitting_servers_seconds(), _full_read_seconds(), ttl) + 60
-            for old in [k for k, v in _servers_seen.items() if now - v.read_at > keep]:
-                _servers_seen.pop(old, None)
-            for idle in [k for k in _key_locks if k not in _servers_seen and k not in _cache
-                         and k != key]:
-                _key_locks.pop(idle, None)  # one lock per batch polled lately, not ever
+                _set(keys.seen, view.changes,
+                     max(_submitting_servers_seconds(), _full_read_seconds(), ttl) + 60)
+        finally:
+            if held:
+                _shared().delete(keys.lock)
+        with _process_locks_guard:  # one lock per batch polled now, not ever
+            for idle in [k for k, lock in _process_locks.items()
+                         if k != keys.hit and not lock.locked()]:
+                _process_locks.pop(idle, None)
         return view
 
 
 def forget_cache():
-    with _cache_lock:
-        _cache.clear()
-        _servers_seen.clear()
+    """Every node reads Nova afresh at its next poll (after an action changed the batch)."""
+    cache = _shared()
+    try:
+        cache.incr(GENERATION)
+    except ValueError:  # not there yet (or evicted)
+        cache.set(GENERATION, int(time.time() * 1000), None)
+    except Exception:  # noqa: BLE001 - no shared cache: nothing shared to forget
+        LOG.debug("shared progress cache not reachable", exc_info=True)
 
 
 def remote_error_text(error):

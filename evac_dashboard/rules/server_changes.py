@@ -41,7 +41,8 @@ class ServerChanges:
 
     ``servers``: wanted server id -> newest server document seen. ``newest``: the latest
     ``updated`` of any server in any answer (Nova's clock). ``full_read_at`` and
-    ``read_at``: when (``time.monotonic()``) the last full read and the last read ran.
+    ``read_at``: when (``time.time()``, comparable across dashboard nodes) the last full
+    read and the last read ran.
     Frozen: a poll builds a new one, so readers sharing the old one never see it change.
     """
 
