@@ -11,6 +11,7 @@ from unittest import mock
 
 from django.test import override_settings
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -95,6 +96,13 @@ class ProgressPageBrowserTests(chromium.admin_test_case()):
     def _row(self, item):
         return self.selenium.find_element(By.ID, "evac-item-%d" % item.pk)
 
+    def _row_attr(self, item, name):
+        """One attribute of the row, read in the page at once: the script replaces rows
+        between a lookup and a read (a stale element)."""
+        return self.selenium.execute_script(
+            "var row = document.getElementById('evac-item-' + arguments[0]);"
+            "return row ? row.getAttribute(arguments[1]) : null;", item.pk, name)
+
     def _row_html(self, item):
         """The row as the server rendered it (the durations the script words left out)."""
         return self.selenium.execute_script(
@@ -107,7 +115,8 @@ class ProgressPageBrowserTests(chromium.admin_test_case()):
             By.CSS_SELECTOR, '[data-count="%s"]' % state).text)
 
     def _wait(self, condition, message=""):
-        WebDriverWait(self.selenium, WAIT).until(lambda d: condition(), message)
+        WebDriverWait(self.selenium, WAIT, ignored_exceptions=(
+            StaleElementReferenceException,)).until(lambda d: condition(), message)
 
     def _polls(self):
         return int(self._root("data-polls") or 0)
@@ -121,7 +130,7 @@ class ProgressPageBrowserTests(chromium.admin_test_case()):
         items = list(batch.items.order_by("position"))
         ids = [i.instance_id for i in items]
         self._open(batch)
-        self.assertEqual("rebuilding", self._row(items[0]).get_attribute("data-state"))
+        self.assertEqual("rebuilding", self._row_attr(items[0], "data-state"))
         self.assertIn("Failed", self._row(items[4]).text)
         self.assertIn("Force Down", self._row(items[4]).text)  # advice of the refusal
         self.assertIn("ops", self._row(items[5]).text)          # project name
@@ -130,13 +139,13 @@ class ProgressPageBrowserTests(chromium.admin_test_case()):
         for step in (1, 2, 3):
             self.nova.step(ids[0], to=step)
             label = ("rebuilding", "rebuild_block_device_mapping", "rebuild_spawning")[step - 1]
-            self._wait(lambda: self._row(items[0]).get_attribute("data-label") == label, label)
+            self._wait(lambda: self._row_attr(items[0], "data-label") == label, label)
         self.nova.step(ids[0], to=4)  # task None, host not yet switched: not done
-        self._wait(lambda: self._row(items[0]).get_attribute("data-label") == "finishing")
-        self.assertEqual("rebuilding", self._row(items[0]).get_attribute("data-state"))
+        self._wait(lambda: self._row_attr(items[0], "data-label") == "finishing")
+        self.assertEqual("rebuilding", self._row_attr(items[0], "data-state"))
         for index in (1, 2, 3, 5):
             self.nova.step(ids[index], to=2)
-        self._wait(lambda: self._row(items[5]).get_attribute("data-label")
+        self._wait(lambda: self._row_attr(items[5], "data-label")
                    == "rebuild_block_device_mapping", "others at the volumes step")
         self.assertEqual(5, self._count("rebuilding"))
         full_screenshot(self.selenium, "progress-rebuilding")
@@ -205,7 +214,7 @@ class ProgressPageBrowserTests(chromium.admin_test_case()):
         # Retry the failed row from its button: a new attempt of the same item.
         failed.find_element(By.CSS_SELECTOR, 'button[data-action="retry"]').click()
         self._wait(lambda: "attempt 2" in self._row(items[3]).text, "attempt 2")
-        self._wait(lambda: self._row(items[3]).get_attribute("data-state") == "rebuilding")
+        self._wait(lambda: self._row_attr(items[3], "data-state") == "rebuilding")
         self.assertEqual(1, self.nova.evacuated_ids().count(ids[3]) - 1)
         self.nova.finish_all()
         self._wait(lambda: self._count("done") == 5, "retried one done")
