@@ -3,6 +3,7 @@ from django import http
 from django.template import response as template_response
 from django.template.loader import render_to_string
 from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
@@ -29,6 +30,23 @@ def load_facts(request, host):
     return facts
 
 
+def is_safe_next(request, url):
+    """Only a path of this site ('/admin/...'): never another site, nor a bare word
+    Horizon's redirect would take for a view name."""
+    return (isinstance(url, str) and url.startswith("/")
+            and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
+                                                require_https=request.is_secure()))
+
+
+def drop_unsafe_next(request, name):
+    """Remove a ``next`` field that is not a same-site path, so the workflow's own
+    success URL is used."""
+    if name in request.POST and not is_safe_next(request, request.POST.get(name)):
+        post = request.POST.copy()
+        del post[name]
+        request.POST = post
+
+
 @secret.protect_view
 class WizardView(workflows.WorkflowView):
     """The wizard; its password fields stay out of error reports and caches
@@ -47,6 +65,7 @@ class WizardView(workflows.WorkflowView):
         return super().get_workflow()
 
     def post(self, request, *args, **kwargs):
+        drop_unsafe_next(request, self.workflow_class.redirect_param_name)
         response = super().post(request, *args, **kwargs)
         if isinstance(response, template_response.TemplateResponse):
             # The whole wizard shown again after a failed submit, without the password.

@@ -160,18 +160,6 @@ KNOWN_DEFECTS = [
            "could not be read' instead of 404 (content/wizard/views.py "
            "CapacityPreviewView.get answers 502 for any error of host_facts.load)",
            ("evac_hosts:wizard_capacity",), 502),
-    Defect("wizard-next-not-a-url",
-           "Horizon: the wizard (a horizon.workflows.WorkflowView) redirects a successful "
-           "POST to its 'next' field unchecked, through django.shortcuts.redirect: a value "
-           "that is not a URL (' ', 'x') is taken for a view name and raises NoReverseMatch "
-           "(horizon/workflows/views.py WorkflowView.post), a 500 after the evacuation "
-           "started",
-           ("evac_hosts:wizard",), None, ("workflows/views.py", "NoReverseMatch")),
-    Defect("wizard-open-redirect",
-           "Horizon: the same 'next' field of the wizard's POST sends the browser to any "
-           "site (next=http://evil.example/): an open redirect "
-           "(horizon/workflows/views.py WorkflowView.post)",
-           ("evac_hosts:wizard",), 302, ("redirect off the site",)),
     Defect("host-name-with-slash",
            "A compute host whose Nova name holds '/' (Nova's 'host' option is free text) "
            "makes reverse() of the host URLs raise NoReverseMatch ((?P<host>[^/]+) in "
