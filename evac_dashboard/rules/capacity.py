@@ -53,8 +53,13 @@ class Inventory:
 
     @property
     def capacity(self):
-        """What can be allocated in total, before usage (may be fractional)."""
-        return (self.total - self.reserved) * self.allocation_ratio
+        """What can be allocated in total, before usage (may be fractional); 0 for an
+        absurd inventory (allocation_ratio 1e308, inf, nan: unusable, not a crash)."""
+        try:
+            capacity = float((self.total - self.reserved) * self.allocation_ratio)
+        except (TypeError, ValueError, OverflowError):
+            return 0.0
+        return capacity if math.isfinite(capacity) else 0.0
 
 
 def free_capacity(inventories, usages):
@@ -63,7 +68,12 @@ def free_capacity(inventories, usages):
     for resource_class, data in inventories.items():
         inventory = Inventory.from_dict(data)
         used = usages.get(resource_class, 0)
-        free[resource_class] = max(0, math.floor(inventory.capacity - used))
+        try:
+            left = float(inventory.capacity - used)
+        except (TypeError, ValueError, OverflowError):
+            left = math.nan
+        # An absurd inventory (allocation_ratio 1e308, inf, nan) is unusable, not a crash.
+        free[resource_class] = max(0, math.floor(left)) if math.isfinite(left) else 0
     return free
 
 

@@ -64,7 +64,10 @@ def parse_time(value):
             return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00: before year 1 in UTC
+        return None
 
 
 def looks_down_by(service, service_down_time=DEFAULT_SERVICE_DOWN_TIME):
@@ -72,4 +75,7 @@ def looks_down_by(service, service_down_time=DEFAULT_SERVICE_DOWN_TIME):
     updated = parse_time(service.get("updated_at"))
     if updated is None:
         return None
-    return updated + timedelta(seconds=service_down_time)
+    try:
+        return updated + timedelta(seconds=service_down_time)
+    except OverflowError:  # a heartbeat at the end of year 9999 (a broken clock): unknown
+        return None

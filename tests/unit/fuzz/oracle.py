@@ -187,22 +187,6 @@ KNOWN_DEFECTS = [
            "off after its header",
            ("evac_history:index", "evac_history:export"), (None, 200),
            ("LIKE or GLOB pattern too complex",)),
-    Defect("nova-time-overflow",
-           "A Nova time at the edge of the calendar breaks rules/services.py: parse_time "
-           "converts '0001-01-01T00:00:00+05:00' to UTC without catching OverflowError, "
-           "and looks_down_by adds service_down_time to a heartbeat at the end of year 9999 "
-           "(a broken clock). A service's updated_at is read for every row of the Compute "
-           "Hosts page (rules/hosts.py build_hosts) and for the evacuate modals' checks "
-           "(rules/checks.py _still_up_message): those pages are a 500",
-           ALL_VIEWS, None, ("OverflowError", "rules/services.py")),
-    Defect("capacity-infinite-placement",
-           "A Placement inventory whose capacity overflows a float ((total - reserved) * "
-           "allocation_ratio = inf, e.g. allocation_ratio 1e308: more than Placement's own "
-           "API accepts, but nothing here checks) makes rules/capacity.py free_capacity "
-           "raise OverflowError at math.floor: the capacity preview (and the wizard's "
-           "targets step) is a 500",
-           ("evac_hosts:wizard_capacity", "evac_hosts:wizard"), None,
-           ("free_capacity",), ("OverflowError", "cannot convert float")),
     Defect("django-404-unreadable-body",
            "Django: a POST whose body Django refuses to parse (multipart/form-data without a "
            "boundary, more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields) to a URL that matches "

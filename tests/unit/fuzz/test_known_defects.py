@@ -131,28 +131,25 @@ class KnownDefectTests(cloud.FuzzCase):
             query=[("user", "x" * 60000)]))
 
 
-    @known("nova-time-overflow")
     def test_evacuate_modal_of_a_host_with_a_heartbeat_in_year_9999(self):
         self.nova.services[0].update(state="up", forced_down=False,
                                      updated_at="9999-12-31T23:59:59.000000")
         self.saved_nova = self.nova.save()
-        self.reproduce("nova-time-overflow", admin(
+        self.check(admin(
             "evac_hosts:evacuate_host", "GET", endpoints.HOSTS + "cmp1/evacuate/"))
 
-    @known("nova-time-overflow")
     def test_hosts_page_with_a_heartbeat_in_year_1_east_of_utc(self):
         self.nova.services[1]["updated_at"] = "0001-01-01T00:00:00+05:00"
         self.saved_nova = self.nova.save()
-        self.reproduce("nova-time-overflow", admin("evac_hosts:index", "GET",
+        self.check(admin("evac_hosts:index", "GET",
                                                    endpoints.HOSTS))
 
 
-    @known("capacity-infinite-placement")
     def test_capacity_preview_with_an_allocation_ratio_of_1e308(self):
         for provider in self.nova.providers.values():
             provider["inventories"]["VCPU"]["allocation_ratio"] = 1e308
         self.saved_nova = self.nova.save()
-        self.reproduce("capacity-infinite-placement", admin(
+        self.check(admin(
             "evac_hosts:wizard_capacity", "GET", endpoints.HOSTS + "cmp1/wizard/capacity/",
             query=[("instances", self.server_id("web-1")), ("mode", "plan")]))
 
