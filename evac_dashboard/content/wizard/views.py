@@ -16,6 +16,7 @@ from evac_dashboard.content.evacuate import password as secret
 from evac_dashboard.content.wizard import workflows as wizard_workflows
 
 HOSTS_URL = reverse_lazy("horizon:admin:evac_hosts:index")
+MAX_HOST_LENGTH = 255  # Nova's services.host column: a longer name is no host of Nova's
 
 
 def load_facts(request, host):
@@ -89,6 +90,9 @@ class CapacityPreviewView(generic.View):
     """``GET ?instances=<id>&instances=<id>&mode=&target=`` → ``{"all_fit", "html"}``."""
 
     def get(self, request, host):
+        if len(host) > MAX_HOST_LENGTH:
+            return http.JsonResponse({"error": str(_("There is no compute host named %s.")
+                                                   % (host[:40] + "..."))}, status=404)
         try:
             facts = wizard_facts.load(request, host)
         except Exception as error:

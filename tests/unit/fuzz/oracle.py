@@ -154,12 +154,6 @@ KNOWN_DEFECTS = [
            "table views inherit it from horizon.tables.DataTableView",
            TABLE_VIEWS, None, ("horizon/tables/base.py",),
            ("check_handler", "take_action", "parse_action")),
-    Defect("capacity-overlong-host",
-           "GET <host>/wizard/capacity/ with a host name too long for Nova's URL limit "
-           "(~65 k characters here, 8 k behind Apache) answers 502 'Nova or Placement "
-           "could not be read' instead of 404 (content/wizard/views.py "
-           "CapacityPreviewView.get answers 502 for any error of host_facts.load)",
-           ("evac_hosts:wizard_capacity",), 502),
     Defect("host-name-with-slash",
            "A compute host whose Nova name holds '/' (Nova's 'host' option is free text) "
            "makes reverse() of the host URLs raise NoReverseMatch ((?P<host>[^/]+) in "
