@@ -1,4 +1,5 @@
 """Tables of the Compute Hosts panel: hosts, and the instances on one host."""
+from django.urls import NoReverseMatch
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -34,8 +35,7 @@ class HostModalAction(tables.LinkAction):
     url_name = None
 
     def get_link_url(self, datum):
-        return reverse("horizon:admin:evac_hosts:" + (self.url_name or self.name),
-                       args=[datum.host])
+        return host_url(self.url_name or self.name, datum.host) or "#"
 
 
 def has_bmc(table, host):
@@ -139,7 +139,7 @@ class EvacuateHostWizard(tables.LinkAction):
     policy_rules = (("compute", "os_compute_api:os-evacuate"),)
 
     def get_link_url(self, host):
-        return reverse("horizon:admin:evac_hosts:wizard", args=[host.host])
+        return host_url("wizard", host.host) or "#"
 
     def allowed(self, request, host):
         return host.is_evacuable and host.instance_count != 0
@@ -182,8 +182,16 @@ class EnableService(HostModalAction):
         return host.status == "disabled"
 
 
+def host_url(view, *args):
+    """The URL of a host's page, or None for a Nova host name no URL can hold ('/')."""
+    try:
+        return reverse("horizon:admin:evac_hosts:" + view, args=args)
+    except NoReverseMatch:
+        return None
+
+
 def host_link(host):
-    return reverse("horizon:admin:evac_hosts:detail", args=[host.host])
+    return host_url("detail", host.host)
 
 
 class PowerColumn(tables.Column):
@@ -237,8 +245,7 @@ class EvacuateInstance(tables.LinkAction):
     policy_rules = (("compute", "os_compute_api:os-evacuate"),)
 
     def get_link_url(self, instance):
-        return reverse("horizon:admin:evac_hosts:evacuate_instance",
-                       args=[self.table.source_host.host, instance.id])
+        return host_url("evacuate_instance", self.table.source_host.host, instance.id) or "#"
 
     def allowed(self, request, instance):
         source = getattr(self.table, "source_host", None)

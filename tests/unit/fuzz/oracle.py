@@ -154,15 +154,6 @@ KNOWN_DEFECTS = [
            "table views inherit it from horizon.tables.DataTableView",
            TABLE_VIEWS, None, ("horizon/tables/base.py",),
            ("check_handler", "take_action", "parse_action")),
-    Defect("host-name-with-slash",
-           "A compute host whose Nova name holds '/' (Nova's 'host' option is free text) "
-           "makes reverse() of the host URLs raise NoReverseMatch ((?P<host>[^/]+) in "
-           "content/hosts/urls.py) while a table row is rendered "
-           "(content/hosts/tables.py HostModalAction.get_link_url, host_link): the whole "
-           "Compute Hosts page (every host) is a 500",
-           ("evac_hosts:index", "evac_hosts:detail", "evac_batches:index",
-            "evac_batches:detail", "evac_history:index", "evac_history:detail"), None,
-           ("NoReverseMatch", "[^/]+")),
     Defect("modal-add-to-field",
            "A successful POST to a modal form with Horizon's X-Horizon-Add-To-Field header "
            "is answered by horizon.forms.ModalFormView.form_valid with "
