@@ -55,11 +55,17 @@ class Inventory:
     def capacity(self):
         """What can be allocated in total, before usage (may be fractional); 0 for an
         absurd inventory (allocation_ratio 1e308, inf, nan: unusable, not a crash)."""
-        try:
-            capacity = float((self.total - self.reserved) * self.allocation_ratio)
-        except (TypeError, ValueError, OverflowError):
-            return 0.0
-        return capacity if math.isfinite(capacity) else 0.0
+        capacity = _finite(lambda: (self.total - self.reserved) * self.allocation_ratio)
+        return 0.0 if capacity is None else capacity
+
+
+def _finite(compute):
+    """``compute()`` as a finite float, or None when it overflows or is inf/nan/absurd."""
+    try:
+        value = float(compute())
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def free_capacity(inventories, usages):
@@ -68,12 +74,9 @@ def free_capacity(inventories, usages):
     for resource_class, data in inventories.items():
         inventory = Inventory.from_dict(data)
         used = usages.get(resource_class, 0)
-        try:
-            left = float(inventory.capacity - used)
-        except (TypeError, ValueError, OverflowError):
-            left = math.nan
+        left = _finite(lambda: inventory.capacity - used)
         # An absurd inventory (allocation_ratio 1e308, inf, nan) is unusable, not a crash.
-        free[resource_class] = max(0, math.floor(left)) if math.isfinite(left) else 0
+        free[resource_class] = 0 if left is None else max(0, math.floor(left))
     return free
 
 
