@@ -659,8 +659,34 @@ def prepare(ctx):
     force_down(ctx.compute, args.source)
     timings["kill+force_down"] = time.monotonic() - t0
     time.sleep(args.settle)
-    detail("    prepared: %s" % ", ".join("%s %.1f s" % kv for kv in timings.items()))
+    timings["quiet"], idle = wait_quiet(args.quiet_idle, args.quiet_timeout)
+    detail("    prepared: %s; CPU idle %.0f %%" % (
+        ", ".join("%s %.1f s" % kv for kv in timings.items()), idle * 100))
     return servers, timings
+
+
+def cpu_idle_share(seconds=1.0):
+    """Share of the machine's CPU time that was idle over the next ``seconds``."""
+    def read():
+        with open("/proc/stat") as handle:
+            values = [int(v) for v in handle.readline().split()[1:]]
+        return values[3] + values[4], sum(values)  # idle + iowait, total
+    idle0, total0 = read()
+    time.sleep(seconds)
+    idle1, total1 = read()
+    return (idle1 - idle0) / max(1, total1 - total0)
+
+
+def wait_quiet(idle_wanted, timeout):
+    """Wait until the cloud has finished what seeding and the kill left behind (CPU idle
+    at least ``idle_wanted`` for three seconds in a row, at most ``timeout`` s), so that
+    each timed run starts from the same quiet machine. Returns (seconds waited, last idle
+    share)."""
+    started, streak, idle = time.monotonic(), 0, 0.0
+    while time.monotonic() - started < timeout and streak < 3:
+        idle = cpu_idle_share()
+        streak = streak + 1 if idle >= idle_wanted else 0
+    return time.monotonic() - started, idle
 
 
 # ---------------------------------------------------------------------------- report
@@ -819,6 +845,11 @@ def parse_args(argv):
     p.add_argument("--poll-interval", type=float, default=1.0,
                    help="seconds between polls of Nova while waiting for done (1.0)")
     p.add_argument("--timeout", type=float, default=900, help="per-run done timeout (900 s)")
+    p.add_argument("--quiet-idle", type=float, default=0.6,
+                   help="before each timed run, wait until this share of the CPU is idle "
+                        "for 3 s (default 0.6)")
+    p.add_argument("--quiet-timeout", type=float, default=60.0,
+                   help="... but at most this many seconds (default 60)")
     p.add_argument("--settle", type=float, default=5.0,
                    help="seconds to wait after preparing a run before it starts (5)")
     p.add_argument("--keep-servers", action="store_true",
