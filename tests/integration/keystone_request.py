@@ -10,8 +10,9 @@ from types import SimpleNamespace
 def keystone_request(session, region):
     access = session.auth.get_access(session)
     user = SimpleNamespace(
-        token=SimpleNamespace(id=access.auth_token),
+        token=SimpleNamespace(id=access.auth_token, expires=access.expires),
         service_catalog=access.service_catalog.catalog,
         services_region=region, id=access.user_id, username=access.username,
-        tenant_id=access.project_id)
+        tenant_id=access.project_id, project_id=access.project_id,
+        project_name=access.project_name)
     return SimpleNamespace(user=user)
