@@ -29,35 +29,33 @@ batch that had one needs it again (``PasswordRequired``).
 A run holds the batch's lease (``operations.leases``) from before it claims the batch until
 it is over, and checks it before every evacuate call: a process that lost its lease (paused,
 cut off) sends nothing more.
+
+This module is the run's life (start, claim, finish, audit); the item calls are
+``submission_items``, the executors and task bookkeeping ``submission_runtime``.
 """
 from concurrent import futures
 import logging
-import os
-import socket
 import threading
-import time
 
 from django import db
-from django.utils import timezone
 
 from evac_dashboard.store import audit
-from evac_dashboard.api import actions
 from evac_dashboard.operations import leases
-from evac_dashboard.operations import lost_answers
 from evac_dashboard.operations.credentials import (  # noqa: F401 (submission.Credentials...)
     LOGIN_EXPIRED_MESSAGE, LOGIN_MARGIN_SECONDS, Credentials, LoginExpiring, check_login,
     forget_login, remember_login)
+from evac_dashboard.operations.submission_items import ItemCalls
+from evac_dashboard.operations.submission_runtime import (  # noqa: F401 (one definition each)
+    InlineExecutor, ReturnedPasswords, Tasks, _running, _running_lock, returned_passwords,
+    running_submission, worker_name)
 from evac_dashboard.store import batches
-from evac_dashboard.rules import errors
-from evac_dashboard.rules import request as evac_request
-from evac_dashboard.rules import services as svc
 
 LOG = logging.getLogger(__name__)
 
 # Nova's clock and ours may differ: an evacuation record created up to this long before the
 # batch began still counts as "since the batch began". Erring this way can only skip an
 # instance, never evacuate it twice.
-from evac_dashboard.rules.external import CLOCK_SKEW_MARGIN  # noqa: E402 (one definition)
+from evac_dashboard.rules.external import CLOCK_SKEW_MARGIN  # noqa: E402,F401 (one definition)
 
 
 class PasswordRequired(Exception):
@@ -65,83 +63,9 @@ class PasswordRequired(Exception):
     (it is never stored)."""
 
 
-# -------------------------------------------------------------------------- executors
-
-class InlineExecutor:
-    """Runs each task at once in the calling thread: ``start`` then returns only when the
-    batch is done. For tests and command-line tools."""
-
-    def submit(self, function, *args, **kwargs):
-        future = futures.Future()
-        try:
-            future.set_result(function(*args, **kwargs))
-        except BaseException as error:  # noqa: B036 - handed over like a real executor would
-            future.set_exception(error)
-        return future
-
-    def shutdown(self, wait=True, cancel_futures=False):
-        pass
-
-
 def _pool(batch):
     return futures.ThreadPoolExecutor(max_workers=max(1, batch.concurrency),
                                       thread_name_prefix="evac-submit")
-
-
-def worker_name():
-    return "%s:%d" % (socket.gethostname(), os.getpid())
-
-
-# ---------------------------------------------------------------- passwords Nova returns
-
-class ReturnedPasswords:
-    """Admin passwords Nova answered with (microversions below 2.14 only), held in this
-    process's memory for the user whose run sent the evacuate: only that user's page load
-    takes them, each once; any other user's sees and consumes nothing. Forgotten after
-    ``KEEP_SECONDS`` (10 minutes) if not taken. Never written to the database, the session,
-    a cache or a log. With several dashboard processes, only a page served by the process
-    that sent the batch can show them."""
-
-    KEEP_SECONDS = 600
-
-    def __init__(self, clock=time.monotonic):
-        self._lock = threading.Lock()
-        self._passwords = {}  # (batch id, instance id) -> (owner, password, forget at)
-        self._clock = clock
-
-    def _forget_expired(self, now):
-        for key in [k for k, v in self._passwords.items() if v[2] <= now]:
-            del self._passwords[key]
-
-    def put(self, batch_id, instance_id, password, owner):
-        with self._lock:
-            now = self._clock()
-            self._forget_expired(now)
-            self._passwords[(str(batch_id), instance_id)] = (
-                str(owner), password, now + self.KEEP_SECONDS)
-
-    def take(self, batch_id, instance_id, user_id):
-        """The password if ``user_id`` owns it (it is then forgotten), else None."""
-        with self._lock:
-            self._forget_expired(self._clock())
-            key = (str(batch_id), instance_id)
-            held = self._passwords.get(key)
-            if held is None or user_id is None or held[0] != str(user_id):
-                return None
-            del self._passwords[key]
-            return held[1]
-
-
-returned_passwords = ReturnedPasswords()
-
-_running = {}
-_running_lock = threading.Lock()
-
-
-def running_submission(batch_id):
-    """The ``Submission`` of ``batch_id`` running in this process, or None."""
-    with _running_lock:
-        return _running.get(str(batch_id))
 
 
 # ------------------------------------------------------------------------- submission
@@ -191,7 +115,7 @@ def _lease_for(batch):
     return lease
 
 
-class Submission:
+class Submission(Tasks, ItemCalls):
     """One run of a batch's submission. ``wait`` blocks until it is over."""
 
     def __init__(self, batch, credentials, password, executor, owns_executor, resumed,
@@ -229,58 +153,6 @@ class Submission:
     def begin(self):
         self._ensure_audit()
         self._schedule(self._prepare)
-
-    # --- scheduling ------------------------------------------------------------------
-    def _schedule(self, function, *args):
-        with self._lock:
-            self._outstanding += 1
-        try:
-            self._executor.submit(self._run_task, function, *args)
-        except RuntimeError as error:  # the process is exiting (a reload, a stop)
-            LOG.warning("Evacuation batch %s: this process is shutting down (%s); the batch "
-                        "is left in flight for another process to take over",
-                        self.batch_id, error)
-            self._shutting_down.set()
-            self._task_done()
-        except Exception as error:  # the pool refused
-            self._task_failed(function, error)
-            self._task_done()
-
-    def _run_task(self, function, *args):
-        in_worker = threading.current_thread() is not self._starter_thread
-        with batches.written_by(self._worker):  # nothing written once another took over
-            try:
-                if in_worker:
-                    db.close_old_connections()
-                function(*args)
-            except Exception as error:
-                self._task_failed(function, error)
-            finally:
-                if in_worker:  # a MySQL connection per dead worker thread would leak
-                    db.connection.close()
-                self._task_done()
-
-    def _task_failed(self, function, error):
-        if actions.error_status(error) == 401:
-            self._stop_for_login()
-            return
-        LOG.exception("Submission of evacuation batch %s: %s failed", self.batch_id,
-                      getattr(function, "__name__", function))
-        with self._lock:
-            self._errors.append("%s: %s" % (type(error).__name__, error))
-
-    def _stop_for_login(self):
-        if not self._login_expired.is_set():
-            LOG.warning("Evacuation batch %s: the login expired; sending stops, the rest "
-                        "waits for a resume", self.batch_id)
-        self._login_expired.set()
-
-    def _task_done(self):
-        with self._lock:
-            self._outstanding -= 1
-            last = self._outstanding == 0
-        if last:
-            self._finish()
 
     def _finish(self):
         self._password = None
@@ -345,136 +217,6 @@ class Submission:
                 continue  # its call may have reached Nova: found, or now a lost answer
             else:
                 self._schedule(self._send, item)
-
-    def _in_flight_absent(self, item):
-        """A call a dead run had in flight (resume): True when Nova proves it never acted on
-        it (then it is sent). Otherwise the item is recorded as Nova has it, or as a lost
-        answer this run settles before it ends."""
-        try:
-            finding = lost_answers.check(self._credentials, item)
-        except Exception as error:  # noqa: BLE001 - Nova unreadable: settled later
-            finding = lost_answers.rules.Finding(lost_answers.WAIT, reason=str(error))
-        if finding.verdict == lost_answers.ABSENT:
-            return True
-        if finding.verdict == lost_answers.FOUND:
-            batches.mark_found(item.pk, finding.found_id, from_states=batches.Item.OPEN_STATES)
-            return False
-        what = "the dashboard stopped while the call was in flight"
-        batches.mark_answer_lost(item.pk, errors.answer_lost(what), what)
-        self._lost.append(item.pk)
-        self._in_flight.add(item.pk)
-        return False
-
-    def _settle_lost_answers(self):
-        """Before the run ends: ask Nova about every answer lost in it, once the requests
-        can no longer be inside nova-api (``lost_answers.deadline``)."""
-        if not self._lost or self._login_expired.is_set():
-            return  # with an expired login Nova cannot be asked; Resume settles them
-        try:
-            lost = batches.answer_lost_items(self.batch_id, self._lost)
-            if not lost:
-                return
-            wait = (max(lost_answers.deadline(item) for item in lost) - timezone.now())
-            wait = min(wait.total_seconds(), lost_answers.settle_seconds())
-            if wait > 0 and self._lease.still_held():
-                threading.Event().wait(wait)
-            lost_answers.resolve_all(self._credentials,
-                                     [i for i in lost if i.pk not in self._in_flight])
-            for item in (i for i in lost if i.pk in self._in_flight):
-                self._send_if_never_received(item)
-        except Exception:  # they stay unknown: a retry or a resume asks Nova again
-            LOG.exception("Evacuation batch %s: lost answers not settled", self.batch_id)
-
-    def _send_if_never_received(self, item):
-        """A dead run's call Nova proves it never got is this resume's to send."""
-        if (lost_answers.resolve_or_free(self._credentials, item).verdict == lost_answers.ABSENT
-                and self._lease.still_held() and batches.mark_to_send_again(item.pk)):
-            self._send(item)
-
-    def _evacuated_since_batch_began(self, items):
-        """``{instance_id: migration id}`` for the items Nova already has an evacuation of,
-        created since the batch began (one request, whatever the number of items)."""
-        since = self._batch.created_at - CLOCK_SKEW_MARGIN
-        wanted = {item.instance_id for item in items}
-        found = {}
-        for migration in actions.evacuation_migrations(self._credentials,
-                                                       self._batch.source_host, since):
-            instance_id = migration.get("instance_uuid")
-            created = svc.parse_time(migration.get("created_at"))
-            if instance_id in wanted and (created is None or created >= since):
-                found.setdefault(instance_id, str(migration.get("uuid") or migration.get("id")))
-        return found
-
-    def _send(self, item):
-        if not self._lease.still_held():
-            LOG.warning("Evacuation batch %s: lease lost; %s is left for the process that "
-                        "holds it now", self.batch_id, item.instance_id)
-            return
-        left = self._credentials.expires_in()
-        if left is not None and left <= 0:
-            self._stop_for_login()  # Nova would answer 401: do not even ask
-        if self._login_expired.is_set():
-            return  # stays pending for a resume after logging in again
-        if not batches.mark_submitting(item.pk):
-            return  # cancelled (or answered) since it was queued
-        try:
-            evacuate_request = self._request_for(item)
-        except evac_request.OptionError as error:
-            batches.mark_submit_failed(item.pk, errors.Advice(
-                "invalid_options", "The options cannot be sent for this instance", str(error),
-                "", False))
-            return
-        try:
-            result = actions.evacuate(self._credentials, item.instance_id, evacuate_request)
-        except Exception as error:  # every refusal or transport failure is the item's outcome
-            self._failed(item, error)
-            return
-        if result.admin_pass:
-            returned_passwords.put(self.batch_id, item.instance_id, result.admin_pass,
-                                   owner=self._credentials.user.id)
-        batches.mark_submitted(item.pk, result.request_id)
-
-    def _failed(self, item, error):
-        """Record a failed evacuate call as what it means (``actions.failure_kind``)."""
-        kind = actions.failure_kind(error)
-        if kind == actions.LOGIN_EXPIRED:
-            batches.mark_pending_again(item.pk)  # refused before Nova saw it
-            self._stop_for_login()
-            return
-        status, request_id = actions.error_status(error), actions.error_request_id(error)
-        if kind == actions.ANSWER_LOST:
-            what = actions.lost_answer_text(error)
-            LOG.warning("Evacuation batch %s: the answer to the evacuate of %s was lost (%s); "
-                        "asking Nova", self.batch_id, item.instance_id, what)
-            batches.mark_answer_lost(item.pk, errors.answer_lost(what), what, status,
-                                     request_id)
-            with self._lock:
-                self._lost.append(item.pk)
-            # Accepted and then the answer lost: its record is there already (one request).
-            for lost in batches.answer_lost_items(self.batch_id, [item.pk]):
-                lost_answers.resolve(self._credentials, lost, quick=True)
-            return
-        advice = actions.advice_for(error, self._batch.source_host)
-        LOG.warning("Evacuation batch %s: evacuate of %s failed (%s)",
-                    self.batch_id, item.instance_id, advice.code)
-        batches.mark_submit_failed(item.pk, advice, status, request_id)
-
-    def _request_for(self, item):
-        """The evacuate request for one item, at the batch's microversion.
-
-        ``build_request`` at the microversion it chose itself chooses it again, so the body
-        is the one the operator's options gave when the batch was created, plus the
-        password held in memory.
-        """
-        stored = self._batch.options or {}
-        options = evac_request.EvacuateOptions(
-            target_host=item.requested_target,
-            admin_password=self._password,
-            on_shared_storage=stored.get("on_shared_storage"),
-            force=bool(stored.get("force")),
-            keep_running=self._batch.keep_running)
-        return evac_request.build_request(options, self._batch.microversion)
-
 
 
 # ------------------------------------------------------------------------------ retry
