@@ -2,6 +2,7 @@ from django.urls import re_path
 
 from evac_dashboard.content.database import needs_database
 
+from evac_dashboard.content.batches import timeline
 from evac_dashboard.content.batches import views
 
 # Any id reaches the views, which answer a malformed one with a clear 404 (JSON for the
@@ -15,4 +16,8 @@ urlpatterns = [
     re_path(r"^%s/retry/$" % BATCH, needs_database(views.RetryView.as_view()), name="retry"),
     re_path(r"^%s/cancel/$" % BATCH, needs_database(views.CancelView.as_view()), name="cancel"),
     re_path(r"^%s/resume/$" % BATCH, needs_database(views.ResumeView.as_view()), name="resume"),
+    re_path(r"^%s/timeline\.csv$" % BATCH, needs_database(timeline.TimelineCsvView.as_view()),
+            name="timeline_csv"),
+    re_path(r"^%s/timeline\.json$" % BATCH,
+            needs_database(timeline.TimelineJsonView.as_view()), name="timeline_json"),
 ]
