@@ -1,9 +1,11 @@
 """Command line: ``python3 -m evac_dashboard.localcloud <command> [options]``."""
 import argparse
+import os
 import shlex
+import socket
 import sys
 
-from . import config, hosts, lifecycle, rest, seed
+from . import config, hosts, lifecycle, rest, seed, services
 from .config import Cloud
 from .procs import CloudError
 
@@ -108,6 +110,21 @@ def cmd_env(cloud, args):
     return 0
 
 
+def cmd_short_tokens(cloud, args):
+    """Run a Keystone whose tokens expire after ``--seconds`` in the foreground (until
+    killed), on ``--port``; its first output line is its auth URL."""
+    port = args.port or _free_port()
+    svc = services.short_token_keystone(cloud, args.seconds, port)
+    print("http://%s:%d/v3" % (config.HOST, port), flush=True)
+    os.execve(svc.argv[0], svc.argv, svc.env)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind((config.HOST, 0))
+        return s.getsockname()[1]
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="python3 -m evac_dashboard.localcloud",
                                 description="A local OpenStack (Nova fake driver) for evac-dashboard.")
@@ -170,6 +187,13 @@ def build_parser():
     w = sub.add_parser("wipe", aliases=["destroy"], help="stop and delete the data dir (keeps the venv)")
     w.add_argument("--all", action="store_true", help="delete the virtualenv too")
     w.set_defaults(func=cmd_wipe)
+
+    st = sub.add_parser("short-token-keystone",
+                        help="run a second Keystone whose tokens expire soon (tests); "
+                             "prints its auth URL, runs until killed")
+    st.add_argument("--seconds", type=int, default=180, help="token lifetime (default 180)")
+    st.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    st.set_defaults(func=cmd_short_tokens)
 
     e = sub.add_parser("env", help="print export OS_...= lines (admin, or --member)")
     e.add_argument("--member", action="store_true")

@@ -71,12 +71,15 @@ def _sqlite(path):
     return "sqlite:///%s?timeout=30" % path
 
 
-def keystone(cloud):
+TOKEN_SECONDS = 43200
+
+
+def keystone(cloud, token_seconds=TOKEN_SECONDS):
     d = cloud.path("keystone")
     return ini({
         "DEFAULT": {"debug": False},
         "database": {"connection": _sqlite(d / "keystone.sqlite")},
-        "token": {"provider": "fernet", "expiration": 43200},
+        "token": {"provider": "fernet", "expiration": token_seconds},
         "fernet_tokens": {"key_repository": d / "fernet-keys"},
         "credential": {"key_repository": d / "credential-keys"},
         "fernet_receipts": {"key_repository": d / "fernet-keys"},

@@ -2,7 +2,7 @@
 import dataclasses
 import hashlib
 
-from . import config, mariadb, procs, rabbitmq, rest
+from . import config, confgen, mariadb, procs, rabbitmq, rest
 
 
 @dataclasses.dataclass
@@ -53,6 +53,22 @@ def _gunicorn(cloud, name):
             "--limit-request-line", "0", "--limit-request-field_size", "0",
             "--pythonpath", str(config.RUNTIME_DIR), "lc_wsgi:application"]
     return Service(name, argv, env, cloud.port(port_key), config_files=_conf_paths(cloud, name))
+
+
+def short_token_keystone(cloud, token_seconds, port):
+    """A second Keystone on ``port``, sharing the cloud's database and fernet keys, whose
+    tokens expire after ``token_seconds``: every service of the cloud accepts them (a fernet
+    token carries its own expiry), so a test can log in and see that login expire."""
+    conf_dir = cloud.path("run", "keystone-short")
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    conf = conf_dir / "keystone.conf"
+    conf.write_text(confgen.keystone(cloud, token_seconds))
+    svc = _gunicorn(cloud, "keystone")
+    argv = list(svc.argv)
+    argv[argv.index("--bind") + 1] = "%s:%d" % (config.HOST, port)
+    argv[argv.index("--name") + 1] = "lc-keystone-short"
+    env = dict(svc.env, OS_KEYSTONE_CONFIG_DIR=str(conf_dir))
+    return Service("keystone-short", argv, env, port, config_files=(conf,))
 
 
 def _nova_daemon(cloud, binary, extra_conf=()):
