@@ -80,6 +80,10 @@ def _iso(when):
     return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when is not None else ""
 
 
+def _shown(when):
+    return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _precise(when):
     return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if when is not None else ""
 
@@ -201,8 +205,8 @@ def chart(timeline, csv_url="", json_url=""):
         "legend": [{"fill": PHASE_COLOURS[p], "label": phase_label(p)}
                    for p in rules.PHASES if p in used and p in PHASE_COLOURS],
         "total": duration(timeline.total_seconds), "final": timeline.final,
-        "where": where_it_went(timeline), "start": _iso(timeline.start),
-        "end": _iso(timeline.end), "instances": len(instances),
+        "where": where_it_went(timeline), "start": _shown(timeline.start),
+        "end": _shown(timeline.end), "instances": len(instances),
         "shown_instances": min(len(instances), MAX_INSTANCE_LANES),
         "truncated": len(instances) > MAX_INSTANCE_LANES,
         "csv_url": csv_url, "json_url": json_url,

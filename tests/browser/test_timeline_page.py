@@ -1,0 +1,113 @@
+"""The recovery timeline at the bottom of a finished batch's progress page, in Debian
+chromium against the fake Nova over HTTP. Screenshot: .artifacts/screenshots/timeline-finished.png
+"""
+import datetime
+import os
+import time
+from unittest import mock
+
+from django.test import override_settings
+from django.utils import timezone
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from evac_dashboard import models
+from evac_dashboard.api import client
+from evac_dashboard.api import nova
+from evac_dashboard.operations import progress_reads
+from evac_dashboard.operations import submission
+from evac_dashboard.rules import request as evac_request
+from evac_dashboard.store import batches
+from tests.browser import chromium
+from tests.unit.factories import ADMIN, servers_on
+from tests.unit.fakes.evacuating_nova import EvacuatingFakeNova
+from tests.unit.fakes.nova import fake_request
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not chromium.available(), reason="needs Debian chromium")]
+
+WAIT = 60
+HOSTILE = '<img src=x onerror="document.title=\'owned\'">db-<b>01</b>'
+
+
+@override_settings(EVAC_NOVA_MICROVERSION=None, EVAC_PROGRESS_CACHE_SECONDS=0,
+                   EVAC_PROGRESS_POLL_SECONDS=1)
+class TimelineBrowserTests(chromium.admin_test_case()):
+    window_height = 1400
+
+    def setUp(self):
+        super().setUp()
+        self.selenium.implicitly_wait(0)
+        client.forget_versions()
+        progress_reads.forget_cache()
+        self.nova = EvacuatingFakeNova().start()
+        self.addCleanup(self.nova.stop)
+        for target, name, value in ((client, "compute_endpoint", self.nova.endpoint),
+                                    (nova, "project_names", {"p1": "demo"})):
+            patcher = mock.patch.object(target, name, return_value=value)
+            patcher.start()
+            self.addCleanup(patcher.stop)
+        patcher = mock.patch.object(submission, "_pool",
+                                    side_effect=lambda batch: submission.InlineExecutor())
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def _open(self, batch):
+        self.selenium.get(self.live_server_url + "/admin/evac_batches/%s/" % batch.pk)
+        return WebDriverWait(self.selenium, WAIT).until(
+            lambda d: d.find_element(By.ID, "evac-timeline"))
+
+    def _recovery(self, count=6):
+        """A host fenced and forced down, then its instances evacuated and done; the
+        recorded times are then spread out as a real recovery's are (seconds, not ms)."""
+        servers = servers_on("cmp4", count, project="p1")
+        servers[2]["name"] = HOSTILE
+        self.nova.add_servers(servers)
+        batch = batches.create_batch(
+            kind=models.EvacuationBatch.KIND_HOST, source_host="cmp4", servers=servers,
+            options=evac_request.EvacuateOptions(), microversion="2.94", initiator=ADMIN)
+        submission.start(batch, submission.Credentials.from_request(
+            fake_request(self.nova.endpoint)), executor=submission.InlineExecutor())
+        self.nova.finish_all()
+        self._open(batch)  # the page's looks record each outcome
+        WebDriverWait(self.selenium, WAIT).until(
+            lambda d: batch.items.filter(outcome_state="done").count() == count)
+        start = timezone.now() - datetime.timedelta(minutes=5)
+
+        def at(seconds):
+            return start + datetime.timedelta(seconds=seconds)
+
+        for action, begun, ended in ((models.AuditRecord.FENCE, 0, 9),
+                                     (models.AuditRecord.FORCE_DOWN, 14, 15),
+                                     (models.AuditRecord.DISABLE, 15, 16)):
+            models.AuditRecord.objects.create(
+                action=action, source_host="cmp4", created_at=at(begun),
+                completed_at=at(ended), outcome=models.AuditRecord.SUCCEEDED,
+                user_name="admin")
+        models.EvacuationBatch.objects.filter(pk=batch.pk).update(
+            created_at=at(30), started_at=at(30), finished_at=at(34))
+        for item in batch.items.order_by("position"):
+            n = item.position
+            models.EvacuationItem.objects.filter(pk=item.pk).update(
+                submitting_at=at(30.2 + n * 0.6), submitted_at=at(31 + n * 0.6),
+                outcome_at=at(48 + n * 4))
+        models.AuditRecord.objects.filter(batch_id=batch.pk).update(created_at=at(30))
+        return batch
+
+    def test_timeline_of_a_finished_batch(self):
+        batch = self._recovery()
+        section = self._open(batch)
+        self.assertIn("Total time to recovery", section.text)
+        self.assertIn("Where it went: fencing 9 s", section.text)
+        self.assertEqual(6, len(section.find_elements(By.CSS_SELECTOR,
+                                                      ".evac-timeline-end-done")))
+        self.assertNotEqual("owned", self.selenium.title)
+        self.assertFalse(section.find_elements(By.TAG_NAME, "img"))
+        self.selenium.execute_script("arguments[0].scrollIntoView();", section)
+        time.sleep(0.3)
+        folder = os.path.join(chromium.ARTIFACTS, "screenshots")
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, "timeline-finished.png")
+        section.screenshot(path)
+        self.assertTrue(os.path.getsize(path) > 1000)
