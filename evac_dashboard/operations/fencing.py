@@ -11,9 +11,11 @@ If Off cannot be confirmed the fence stops and says why; Nova is not touched. Th
 past that is the operator's explicit override (typing the host name), recorded as
 ``fence_override`` before the force-down.
 
-``fence_and_evacuate``: the same, then ``evacuations.start`` for the host's reviewed
-instances, once Nova sees the service forced down.
+``fence_and_evacuate``: the same, then ``evacuations.start`` of the operator's reviewed
+``Evacuation`` (the Fence-and-evacuate modal's, or the wizard's with its targets and
+options), once Nova sees the service forced down.
 """
+import dataclasses
 import logging
 import time
 
@@ -220,37 +222,41 @@ def power_on(request, host, timeout=None):
     return report.stop(why)
 
 
-def fence_and_evacuate(request, service, servers, options, negotiated, disable=True,
-                       reason=None, override=False, local_disks_acknowledged=False,
+def fenceable(host):
+    """The host's BMC entry when it can be fenced through it (None: no usable entry)."""
+    return bmc_inventory.entry_for(host)
+
+
+def fence_and_evacuate(request, evacuation, disable=True, reason=None, override=False,
                        executor=None):
-    """Fence, then evacuate ``servers`` (the reviewed instances). ``(report, batch)``;
-    ``batch`` is None when the fence stopped or the evacuation was refused (the report's
-    last step says why)."""
-    report = fence(request, service, disable=disable, reason=reason, override=override)
+    """Fence ``evacuation``'s source host, then start ``evacuation`` (the operator's
+    reviewed request, from the Fence-and-evacuate modal or the wizard) once Nova sees the
+    service forced down. ``(report, batch)``; ``batch`` is None when the fence stopped or
+    the evacuation was refused (the report's last step says why)."""
+    report = fence(request, evacuation.service, disable=disable, reason=reason,
+                   override=override)
     if not report.forced_down:
         return report, None
+    host = evacuation.source_host
     started = time.monotonic()
     try:
-        fresh = nova.service_get(request, service["host"]) or service
-        evacuation = evacuations.Evacuation(
-            kind="host", service=fresh, services=nova.service_list(request),
-            servers=servers, options=options, negotiated=negotiated,
-            local_disks_acknowledged=local_disks_acknowledged)
-        batch = evacuations.start(request, evacuation, executor=executor)
+        fresh = nova.service_get(request, host) or evacuation.service
+        batch = evacuations.start(request, dataclasses.replace(
+            evacuation, service=fresh, services=nova.service_list(request)),
+            executor=executor)
     except evacuations.ActionRefused as refused:
         report.add(power.EVACUATE_STEP, FAILED, str(refused), time.monotonic() - started)
         report.stop(_("The host is fenced and forced down, but the evacuation did not "
                       "start: %s") % refused)
         return report, None
     except Exception as error:  # Nova unreadable: fenced, nothing sent
-        LOG.exception("Fence and evacuate %s: the evacuation could not start",
-                      service["host"])
+        LOG.exception("Fence and evacuate %s: the evacuation could not start", host)
         detail = recording.describe_error(error)
         report.add(power.EVACUATE_STEP, FAILED, detail, time.monotonic() - started)
         report.stop(_("The host is fenced and forced down, but the evacuation did not "
                       "start: %s") % detail)
         return report, None
     report.add(power.EVACUATE_STEP, SUCCEEDED,
-               _("%d instance(s) are being evacuated") % len(servers),
+               _("%d instance(s) are being evacuated") % len(evacuation.servers),
                time.monotonic() - started)
     return report, batch

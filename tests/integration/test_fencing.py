@@ -140,6 +140,7 @@ def loaded_host(fenced_cloud, host_back):
 
 
 def test_fence_and_evacuate_moves_every_instance(fenced_cloud, loaded_host):
+    from evac_dashboard.operations import evacuations
     from evac_dashboard.rules import request as evac_request
     host = loaded_host
     request = keystone_request(fenced_cloud.session("admin"), fenced_cloud.region)
@@ -147,10 +148,11 @@ def test_fence_and_evacuate_moves_every_instance(fenced_cloud, loaded_host):
                if s["name"].startswith(FENCE_PREFIX)]
     assert len(servers) == 6
     started = time.monotonic()
-    report, batch = fencing.fence_and_evacuate(
-        request, nova.service_get(request, host), servers,
-        evac_request.EvacuateOptions(keep_running=True), nova.negotiated_version(request),
-        reason="fenced: outage", local_disks_acknowledged=True)
+    report, batch = fencing.fence_and_evacuate(request, evacuations.Evacuation(
+        kind="host", service=nova.service_get(request, host), services=[], servers=servers,
+        options=evac_request.EvacuateOptions(keep_running=True),
+        negotiated=nova.negotiated_version(request), local_disks_acknowledged=True),
+        reason="fenced: outage")
     accepted = time.monotonic() - started
     assert batch is not None, report
     assert not compute_pid(fenced_cloud, host)

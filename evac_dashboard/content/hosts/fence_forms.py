@@ -121,14 +121,16 @@ class FenceAndEvacuateForm(FenceForm):
         return data
 
     def handle(self, request, data):
-        options = evac_request.EvacuateOptions(
-            keep_running=data.get("power_state", RUNNING) != STOPPED)
+        evacuation = evacuations.Evacuation(
+            kind="host", service=self.service, services=[], servers=self.servers,
+            options=evac_request.EvacuateOptions(
+                keep_running=data.get("power_state", RUNNING) != STOPPED),
+            negotiated=self.negotiated,
+            local_disks_acknowledged=bool(data.get("acknowledge_local_disks")))
         try:
             self.report, self.batch = fencing.fence_and_evacuate(
-                request, self.service, self.servers, options, self.negotiated,
-                disable=bool(data.get("disable")), reason=data.get("reason") or None,
-                override=data["override"],
-                local_disks_acknowledged=bool(data.get("acknowledge_local_disks")))
+                request, evacuation, disable=bool(data.get("disable")),
+                reason=data.get("reason") or None, override=data["override"])
         except evacuations.ActionRefused as refused:  # pragma: no cover - reported in steps
             self.api_error(str(refused))
             return False

@@ -12,7 +12,9 @@ from horizon import forms
 from horizon import workflows
 
 from evac_dashboard.content.evacuate import password as secret
+from evac_dashboard.content.hosts import fence_forms
 from evac_dashboard.operations import evacuations
+from evac_dashboard.operations import fencing
 from evac_dashboard.operations import host_facts as wizard_facts
 from evac_dashboard import conf
 from evac_dashboard.rules import checks
@@ -30,7 +32,18 @@ def _facts(context):
 
 # --- 1. Host -----------------------------------------------------------------------------
 
+# What fencing through the BMC at the start takes care of: the host still looking up, and
+# not being forced down yet.
+FENCE_SETTLES = ("source_up", "source_not_forced_down")
+
+
 class HostAction(workflows.Action):
+    fence_with_bmc = forms.BooleanField(
+        label=_("Fence the host through its BMC when the evacuation starts"), required=False,
+        initial=True,
+        help_text=_("Before anything is sent: power off, wait until the BMC reports Off, "
+                    "force the compute service down and disable it. If Off cannot be "
+                    "confirmed, nothing is sent and Nova is not told anything."))
     fenced = forms.BooleanField(
         label=_("The host is powered off or isolated (fenced)"), required=False,
         help_text=_("Evacuating a host that still runs its instances starts them twice and "
@@ -43,28 +56,39 @@ class HostAction(workflows.Action):
     def __init__(self, request, context, *args, **kwargs):
         super().__init__(request, context, *args, **kwargs)
         self.facts = _facts(context)
+        self.bmc = fencing.fenceable(self.facts.host)
+        if self.bmc is None or self.facts.service.get("forced_down"):
+            del self.fields["fence_with_bmc"]  # nothing to fence with, or already done
+        else:
+            self.fields["fenced"].label = _("Or, without the BMC: I confirm the host is "
+                                            "powered off or isolated (fenced)")
 
     def get_help_text(self, extra_context=None):
         facts = self.facts
         return super().get_help_text({
-            "facts": facts, "force_down_url": reverse("horizon:admin:evac_hosts:force_down",
+            "facts": facts, "bmc": self.bmc and self.bmc.label(),
+            "fenceable": "fence_with_bmc" in self.fields,
+            "force_down_url": reverse("horizon:admin:evac_hosts:force_down",
                                       args=[facts.host])})
 
     def clean(self):
         data = super().clean()
+        fence = bool(data.get("fence_with_bmc"))
         findings = self.facts.source_findings() + self.facts.target_findings()
-        errors = [f.message for f in findings if f.level == checks.ERROR]
+        errors = [f.message for f in findings if f.level == checks.ERROR
+                  and not (fence and f.code in FENCE_SETTLES)]
         if errors:
             raise forms.ValidationError(errors)
-        if not data.get("fenced"):
+        if not fence and not data.get("fenced"):
             raise forms.ValidationError(_("Confirm that the host is fenced before evacuating."))
+        data["fence_with_bmc"] = fence
         return data
 
 
 class HostStep(workflows.Step):
     action_class = HostAction
     depends_on = ("facts",)
-    contributes = ("fenced",)
+    contributes = ("fenced", "fence_with_bmc")
 
 
 # --- 2. Instances ------------------------------------------------------------------------
@@ -310,6 +334,8 @@ class EvacuateHostWizard(workflows.Workflow):
             posted=secret.posted_without_password(request.POST),
             targets=context.get("plan_targets"),
             concurrency=context.get("concurrency"))
+        if context.get("fence_with_bmc"):
+            return self._fence_then_start(request, evacuation)
         try:
             self.batch = evacuations.start(request, evacuation)
         except evacuations.AlreadyActive as running:
@@ -323,4 +349,17 @@ class EvacuateHostWizard(workflows.Workflow):
         except evacuations.ActionRefused as refused:
             self.refusal = str(refused)
             return False
+        return True
+
+    def _fence_then_start(self, request, evacuation):
+        """Fence through the BMC, then start: each step shown as it went."""
+        report, self.batch = fencing.fence_and_evacuate(request, evacuation, disable=True,
+                                                        reason=str(_("fenced: evacuating")))
+        if self.batch is None:
+            if report.forced_down:  # fenced: say so on the next page too
+                fence_forms.announce(request, report)
+            self.refusal = format_html("{}{}", report.stopped_because,
+                                       fence_forms.steps_html(report))
+            return False
+        fence_forms.announce(request, report)
         return True

@@ -7,6 +7,7 @@ import pytest
 
 from evac_dashboard.models import AuditRecord, EvacuationBatch
 from evac_dashboard.operations import bmc_inventory
+from evac_dashboard.operations import evacuations
 from evac_dashboard.operations import fencing
 from evac_dashboard.operations import progress_reads
 from evac_dashboard.operations import submission
@@ -224,6 +225,12 @@ def test_a_host_without_an_entry_is_not_fenceable(cloud, bmc_file):
     assert not report.forced_down and cloud.service_writes() == []
 
 
+def evacuation(cloud, host, servers, **kw):
+    return evacuations.Evacuation(kind="host", service=service(cloud, host), services=[],
+                                  servers=servers, options=evac_request.EvacuateOptions(),
+                                  negotiated=(2, 94), **kw)
+
+
 def test_fence_and_evacuate_starts_the_batch_once_forced_down(cloud, redfish, bmc_file,
                                                               monkeypatch):
     redfish.set_power("cmp2", "On")
@@ -235,9 +242,8 @@ def test_fence_and_evacuate_starts_the_batch_once_forced_down(cloud, redfish, bm
             other["state"] = "up"  # somewhere to go
     monkeypatch.setattr(submission, "start", _inline(submission.start))
     report, batch = fencing.fence_and_evacuate(
-        request_for(cloud), service(cloud, "cmp2"), servers,
-        evac_request.EvacuateOptions(), (2, 94), disable=True, reason="outage",
-        local_disks_acknowledged=True)
+        request_for(cloud), evacuation(cloud, "cmp2", servers, local_disks_acknowledged=True),
+        disable=True, reason="outage")
     assert batch is not None, report
     assert report.steps[-1].name == power.EVACUATE_STEP and report.steps[-1].ok
     assert EvacuationBatch.objects.get(pk=batch.pk).source_host == "cmp2"
@@ -249,9 +255,8 @@ def test_fence_and_evacuate_starts_the_batch_once_forced_down(cloud, redfish, bm
 def test_fence_and_evacuate_stops_before_nova_when_not_fenced(cloud, redfish, bmc_file):
     bmc_file({"cmp2": fake_bmc.redfish_entry(redfish, "cmp2", password="bad")})
     servers = factories.servers_on("cmp2", 2)
-    report, batch = fencing.fence_and_evacuate(
-        request_for(cloud), service(cloud, "cmp2"), servers,
-        evac_request.EvacuateOptions(), (2, 94))
+    report, batch = fencing.fence_and_evacuate(request_for(cloud),
+                                               evacuation(cloud, "cmp2", servers))
     assert batch is None and not report.forced_down
     assert cloud.service_writes() == [] and cloud.evacuations() == []
     assert not EvacuationBatch.objects.exists()
