@@ -16,6 +16,12 @@ DEFAULT_CONNECT_RETRIES = 2
 DEFAULT_VERSION_CACHE_SECONDS = 300
 # --- submission ---------------------------------------------------------------------------
 DEFAULT_SUBMIT_CONCURRENCY = 8
+DEFAULT_PACING = True
+DEFAULT_PACING_MIN_WINDOW = 2
+DEFAULT_PACING_START_WINDOW = 4
+DEFAULT_PACING_MAX_WINDOW = 16
+DEFAULT_PACING_CHECK_SECONDS = 1.5
+DEFAULT_PACING_STALL_SECONDS = 300
 # --- Nova's own configuration the plugin reasons about -----------------------------------
 DEFAULT_SERVICE_DOWN_TIME = services.DEFAULT_SERVICE_DOWN_TIME  # Nova's own default
 # --- the progress page --------------------------------------------------------------------
@@ -68,6 +74,37 @@ def nova_microversion():
 def submit_concurrency():
     """Evacuate calls a batch may have in flight at once (EVAC_SUBMIT_CONCURRENCY)."""
     return _number("EVAC_SUBMIT_CONCURRENCY", DEFAULT_SUBMIT_CONCURRENCY, int, 1)
+
+
+def pacing():
+    """Whether a batch's sender keeps a window of rebuilds in flight, adapted to how fast
+    Nova completes them (EVAC_PACING; False: only EVAC_SUBMIT_CONCURRENCY calls bound it)."""
+    raw = value("EVAC_PACING", DEFAULT_PACING)
+    if isinstance(raw, str):
+        return raw.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(raw)
+
+
+def pacing_window():
+    """``(minimum, start, maximum)`` of the window (EVAC_PACING_MIN_WINDOW,
+    EVAC_PACING_START_WINDOW, EVAC_PACING_MAX_WINDOW)."""
+    minimum = _number("EVAC_PACING_MIN_WINDOW", DEFAULT_PACING_MIN_WINDOW, int, 1)
+    maximum = max(minimum, _number("EVAC_PACING_MAX_WINDOW", DEFAULT_PACING_MAX_WINDOW,
+                                   int, 1))
+    start = _number("EVAC_PACING_START_WINDOW", DEFAULT_PACING_START_WINDOW, int, 1)
+    return minimum, min(maximum, max(minimum, start)), maximum
+
+
+def pacing_check_seconds():
+    """How often a waiting sender reads the batch's evacuation records, one Nova call each
+    time (EVAC_PACING_CHECK_SECONDS)."""
+    return _number("EVAC_PACING_CHECK_SECONDS", DEFAULT_PACING_CHECK_SECONDS, float, 0.05)
+
+
+def pacing_stall_seconds():
+    """A rebuild unfinished this long after it was first seen stops holding a place in the
+    window (EVAC_PACING_STALL_SECONDS)."""
+    return _number("EVAC_PACING_STALL_SECONDS", DEFAULT_PACING_STALL_SECONDS, float, 1)
 
 
 def service_down_time():

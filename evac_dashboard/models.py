@@ -65,6 +65,9 @@ class EvacuationBatch(models.Model):
     target_host = models.CharField(max_length=NAME_LENGTH, null=True, blank=True)
     keep_running = models.BooleanField(default=True)
     concurrency = models.PositiveSmallIntegerField(default=8)
+    # The sender's window while it paces the batch (``rules.pacing``), as it last wrote it:
+    # {"window", "in_flight", "minimum", "maximum"}; None when the batch is not paced.
+    pacing = models.JSONField(null=True, blank=True, default=None)
 
     # "hostname:pid" of the dashboard process that last ran the submission.
     worker = models.CharField(max_length=NAME_LENGTH, blank=True)

@@ -43,6 +43,7 @@ from evac_dashboard.rules import services as svc
 from evac_dashboard.store import batches as batch_store
 from evac_dashboard.store import item_progress
 from evac_dashboard.operations import liveness
+from evac_dashboard.operations import submission_pacing
 from evac_dashboard.operations.progress_reads import (  # noqa: F401
     NOVA_CALLS_PER_POLL, MAX_NOVA_CALLS_PER_POLL, DEFAULT_POLL_INTERVAL_SECONDS,
     BACKOFF_FACTOR, STAGE_ORDER, STOPPED,
@@ -430,6 +431,7 @@ def snapshot(request, batch, view=None, now=None):
                  cached, servers_read (false: records only, during the first seconds of
                  the submission)
         poll:    interval_seconds, max_interval_seconds, backoff_factor, nova_calls_per_poll
+        pacing:  active, window, in_flight, minimum, maximum (the sender's window of rebuilds)
         now:     the server's time
         items:   one per item in submission order (``item_row``)
     """
@@ -492,6 +494,7 @@ def snapshot(request, batch, view=None, now=None):
                  "max_interval_seconds": max_poll_interval(),
                  "backoff_factor": BACKOFF_FACTOR,
                  "nova_calls_per_poll": NOVA_CALLS_PER_POLL},
+        "pacing": submission_pacing.progress_state(batch),
         "now": _iso(now),
         "items": rows,
     }

@@ -30,6 +30,10 @@ A run holds the batch's lease (``operations.leases``) from before it claims the 
 it is over, and checks it before every evacuate call: a process that lost its lease (paused,
 cut off) sends nothing more.
 
+Pacing (setting EVAC_PACING, on by default for the thread pool): the run also keeps at most
+a window of rebuilds in flight, adapted to how fast Nova completes them
+(``operations.submission_pacing``, ``rules.pacing``).
+
 This module is the run's life (start, claim, finish, audit); the item calls are
 ``submission_items``, the executors and task bookkeeping ``submission_runtime``.
 """
@@ -44,6 +48,8 @@ from evac_dashboard.operations import leases
 from evac_dashboard.operations.credentials import (  # noqa: F401 (submission.Credentials...)
     LOGIN_EXPIRED_MESSAGE, LOGIN_MARGIN_SECONDS, Credentials, LoginExpiring, check_login,
     forget_login, remember_login)
+from evac_dashboard import conf
+from evac_dashboard.operations import submission_pacing
 from evac_dashboard.operations.submission_items import ItemCalls
 from evac_dashboard.operations.submission_runtime import (  # noqa: F401 (one definition each)
     InlineExecutor, ReturnedPasswords, Tasks, _running, _running_lock, returned_passwords,
@@ -64,8 +70,12 @@ class PasswordRequired(Exception):
 
 
 def _pool(batch):
-    return futures.ThreadPoolExecutor(max_workers=max(1, batch.concurrency),
+    """The run's thread pool: ``batch.concurrency`` calls in flight, started in order; paced
+    when EVAC_PACING is on (the paced loop then runs on a thread of its own beside it)."""
+    pool = futures.ThreadPoolExecutor(max_workers=max(1, batch.concurrency),
                                       thread_name_prefix="evac-submit")
+    pool.paced = conf.pacing()
+    return pool
 
 
 # ------------------------------------------------------------------------- submission
@@ -99,8 +109,11 @@ def _run(batch, claim, credentials, password, executor, resumed):
         lease.release()
         raise
     remember_login(batch, credentials)  # another node can take over if this one dies
-    submission = Submission(batch, credentials, password, executor or _pool(batch),
-                            owns_executor=executor is None, resumed=resumed, lease=lease)
+    owns_executor = executor is None
+    executor = executor or _pool(batch)
+    submission = Submission(batch, credentials, password, executor,
+                            owns_executor=owns_executor, resumed=resumed, lease=lease,
+                            window=submission_pacing.window_for(executor))
     with _running_lock:
         _running[str(batch.pk)] = submission
     submission.begin()
@@ -119,7 +132,7 @@ class Submission(Tasks, ItemCalls):
     """One run of a batch's submission. ``wait`` blocks until it is over."""
 
     def __init__(self, batch, credentials, password, executor, owns_executor, resumed,
-                 lease):
+                 lease, window=None):
         self.batch_id = batch.pk
         self._worker = batch.worker  # as claimed: item writes are conditional on it
         self._lease = lease
@@ -138,6 +151,9 @@ class Submission(Tasks, ItemCalls):
         self._shutting_down = threading.Event()  # the process exits: leave it to a takeover
         self._lost = []  # ids of items whose answer was lost, resolved before the run ends
         self._in_flight = set()  # of those, calls a dead run left in flight: sent if absent
+        # The window of rebuilds in flight (``rules.pacing``), or None: calls alone bound it.
+        self._pacer = (submission_pacing.PacedSender(self, window) if window is not None
+                       else None)
 
     def __repr__(self):
         return "<Submission of batch %s%s>" % (self.batch_id, " (done)" if self.done else "")
@@ -202,7 +218,10 @@ class Submission(Tasks, ItemCalls):
 
     # --- the work ---------------------------------------------------------------------
     def _prepare(self):
+        if self._pacer is None:
+            submission_pacing.forget(self._batch)  # an earlier paced run's window
         items = batches.items_to_submit(self.batch_id)
+        paced = []
         # Answers lost by an earlier run are settled by this one too (never sent as they are).
         self._lost.extend(item.pk for item in batches.answer_lost_items(self.batch_id))
         already = self._evacuated_since_batch_began(items) if (self.resumed and items) else {}
@@ -215,8 +234,15 @@ class Submission(Tasks, ItemCalls):
             elif (self.resumed and item.submit_state == batches.Item.SUBMITTING
                   and not self._in_flight_absent(item)):
                 continue  # its call may have reached Nova: found, or now a lost answer
+            elif self._pacer is not None:
+                paced.append(item)
             else:
                 self._schedule(self._send, item)
+        if paced and self._owns_executor:
+            # Beside the pool: its workers stay one per call, taking the calls in order.
+            self._spawn(self._pacer.send, paced)
+        elif paced:
+            self._pacer.send(paced)  # a caller's executor (InlineExecutor(paced=True))
 
 
 # ------------------------------------------------------------------------------ retry

@@ -22,7 +22,11 @@ LOG = logging.getLogger("evac_dashboard.operations.submission")
 
 class InlineExecutor:
     """Runs each task at once in the calling thread: ``start`` then returns only when the
-    batch is done. For tests and command-line tools."""
+    batch is done. For tests and command-line tools. Not paced unless ``paced=True``
+    (``operations.submission_pacing``: the caller then also waits for Nova's rebuilds)."""
+
+    def __init__(self, paced=False):
+        self.paced = paced
 
     def submit(self, function, *args, **kwargs):
         future = futures.Future()
@@ -113,6 +117,21 @@ class Tasks:
             self._task_done()
         except Exception as error:  # the pool refused
             self._task_failed(function, error)
+            self._task_done()
+
+    def _spawn(self, function, *args):
+        """Run ``function`` as one of the run's tasks on a thread of its own (the paced
+        loop, which waits: it must not hold one of the pool's workers)."""
+        with self._lock:
+            self._outstanding += 1
+        try:
+            threading.Thread(target=self._run_task, args=(function,) + args,
+                             name="evac-pace-%s" % self.batch_id, daemon=True).start()
+        except RuntimeError as error:  # no more threads (the process is exiting)
+            LOG.warning("Evacuation batch %s: no thread for the paced sending (%s); the batch "
+                        "is left in flight for another process to take over",
+                        self.batch_id, error)
+            self._shutting_down.set()
             self._task_done()
 
     def _run_task(self, function, *args):
