@@ -169,6 +169,8 @@ def summary_answer(data):
                  "max_interval_seconds": data["poll"]["max_interval_seconds"],
                  "backoff_factor": data["poll"]["backoff_factor"],
                  "nova_calls_per_poll": data["poll"]["nova_calls_per_poll"]},
+        # The sender's window (numbers only: the page's _pacing.html holds the words).
+        "pacing": data.get("pacing") or {"active": False},
         "now": data["now"],
     }
 

@@ -270,6 +270,18 @@
       setText('retryable', summary.retryable);
       show(root.querySelector('.evac-action-cancel'), summary.cancellable > 0);
       setText('cancellable', summary.cancellable);
+      applyPacing(data.pacing || {});
+    }
+
+    // The sender's window of rebuilds in flight (_pacing.html holds the words).
+    function applyPacing(pacing) {
+      show(field('pacing'), !!pacing.active);
+      if (pacing.active) {
+        setText('pacing-window', pacing.window);
+        setText('pacing-in-flight', pacing.in_flight);
+        setText('pacing-minimum', pacing.minimum);
+        setText('pacing-maximum', pacing.maximum);
+      }
     }
 
     // The DOM update of one answer, timed (module.lastUpdateMs) for the benchmark.
@@ -284,7 +296,8 @@
       module.lastUpdateMs = window.performance.now() - began;
       state.updateMs.push(module.lastUpdateMs);
       var summaryKey = JSON.stringify([data.batch, data.resume, data.final, data.summary.counts,
-        data.summary.retryable, data.summary.cancellable, data.summary.cleaned_up]);
+        data.summary.retryable, data.summary.cancellable, data.summary.cleaned_up,
+        data.pacing || null]);
       var changed = data.rows.length > 0 || (data.removed || []).length > 0 ||
         summaryKey !== state.lastSummary;
       state.lastSummary = summaryKey;

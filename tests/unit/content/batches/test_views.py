@@ -142,7 +142,7 @@ class ProgressJsonTests(FakeNovaViewTests):
         self.nova.finish_all()
         data = self.poll(batch)
         self.assertEqual({"batch", "summary", "final", "resume", "nova", "poll", "now",
-                          "version", "full", "rows", "removed", "items"}, set(data))
+                          "version", "full", "rows", "removed", "items", "pacing"}, set(data))
         self.assertEqual({"state", "state_label", "error_message"}, set(data["batch"]))
         self.assertTrue(data["final"] and data["full"] and data["version"])
         self.assertEqual(snapshots.DEFAULT_POLL_INTERVAL_SECONDS,
