@@ -39,6 +39,8 @@ The output ends with machine-readable lines::
     observer_calls=<median Nova calls caused by the progress page>
     observer_rows_ratio=<median time-to-done with per-row polling / unwatched>
     observer_rows_submit_ratio=<the same for the time to submit>
+    observer_cpu_ratio=<median machine CPU-seconds of a run watched by the progress page /
+                        unwatched: what watching costs, without the wall clock's noise>
     observer_ratio=<median time-to-done with the progress page / unwatched>
     observer_submit_ratio=<median time to submit with the progress page / unwatched>
 """
@@ -250,6 +252,16 @@ def process_cpu_seconds(pid):
     with open("/proc/%d/stat" % pid, encoding="ascii") as handle:
         fields = handle.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds():
+    """CPU-seconds the whole machine has spent busy so far (every core, Linux /proc/stat):
+    the cloud, the dashboard and the observer together. Per run, the difference is what the
+    recovery cost the machine, far less noisy than its wall time."""
+    with open("/proc/stat") as handle:
+        values = [int(v) for v in handle.readline().split()[1:]]
+    busy = sum(values) - values[3] - values[4]  # minus idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 def find_runserver_pid(base_url):
@@ -583,6 +595,7 @@ def run_panel(ctx, servers, observer_kind=None):
         observer, counter = start_observer(ctx, observer_kind, servers[0]["id"])
     pid = ctx.dashboard.pid
     cpu0 = process_cpu_seconds(pid) if pid else None
+    busy0 = machine_busy_seconds()
     if counter:
         counter.start()
     request_s, batch_id, t0, t0_wall = ctx.dashboard.submit(web, ctx.args.source, form, url)
@@ -597,6 +610,7 @@ def run_panel(ctx, servers, observer_kind=None):
         if observer:
             observer.stop()
     caller_cpu = (process_cpu_seconds(pid) - cpu0) if pid else None
+    result["machine_cpu"] = machine_busy_seconds() - busy0
     if observer:
         calls, kinds = counter.count()
         result.update(observer_gets=observer.requests, observer_failed=observer.failures,
@@ -703,7 +717,8 @@ COLUMNS = (("run", "run", 3), ("method", "method", 22), ("conc", "concurrency", 
            ("mv", "microversion", 6), ("n", "servers", 4), ("review_s", "review", 8),
            ("request_s", "request", 9), ("submitted_s", "submitted", 11),
            ("done_s", "done", 7), ("failed", "failed_count", 6), ("load", "load", 5),
-           ("cpu_s", "caller_cpu", 5), ("obs_gets", "observer_gets", 8),
+           ("cpu_s", "caller_cpu", 5), ("mach_cpu", "machine_cpu", 8),
+           ("obs_gets", "observer_gets", 8),
            ("obs_nova", "observer_calls", 8))
 
 
@@ -1024,9 +1039,11 @@ def report(args, rows, elapsed):
     if args.plan != "observers":
         final.append(("done_ratio", ratio, 3))
     if args.plan != "methods":
-        names = ("observer_calls", "observer_ratio", "observer_submit_ratio")
+        names = ("observer_calls", "observer_cpu_ratio", "observer_ratio",
+                 "observer_submit_ratio")
         if "rows" in args.observers:
-            names = ("observer_rows_calls", "observer_calls", "observer_rows_ratio",
+            names = ("observer_rows_calls", "observer_calls", "observer_rows_cpu_ratio",
+                     "observer_cpu_ratio", "observer_rows_ratio",
                      "observer_rows_submit_ratio", "observer_ratio", "observer_submit_ratio")
         final += [(name, observer_ratios.get(name), 3) for name in names]
     for name, value, digits in final:
@@ -1066,6 +1083,13 @@ def report_observers(rows):
             continue
         prefix = "observer" if kind == "progress" else "observer_" + kind
         figures[prefix + "_calls"] = calls
+        base_cpu = median([r.get("machine_cpu") for r in base])
+        cpu = median([r.get("machine_cpu") for r in group])
+        if cpu and base_cpu:
+            figures[prefix + "_cpu_ratio"] = cpu / base_cpu
+            say("  %-24s       machine CPU-seconds: %s (unwatched %s)" % ("", ", ".join(
+                fmt(r.get("machine_cpu")) for r in group), ", ".join(
+                fmt(r.get("machine_cpu")) for r in base)))
         if done and base_done:
             figures[prefix + "_ratio"] = done / base_done
         if submit and base_submit:
