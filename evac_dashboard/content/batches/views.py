@@ -28,6 +28,7 @@ from horizon import tables
 from horizon import views as horizon_views
 
 from evac_dashboard import models
+from evac_dashboard.content import table_actions
 from evac_dashboard.content.batches import presenters
 from evac_dashboard.content.batches import rows
 from evac_dashboard.content.batches import tables as batch_tables
@@ -45,7 +46,7 @@ def detail_url(batch_id):
     return reverse("horizon:admin:evac_batches:detail", args=[batch_id])
 
 
-class IndexView(tables.DataTableView):
+class IndexView(table_actions.GuardedTableMixin, tables.DataTableView):
     """Active batches first, then the most recent ones (database only: no Nova call)."""
 
     table_class = batch_tables.BatchesTable

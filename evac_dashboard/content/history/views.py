@@ -25,6 +25,7 @@ from horizon.tables import views as table_views
 from horizon.utils import functions as utils
 from horizon import views as horizon_views
 
+from evac_dashboard.content import table_actions
 from evac_dashboard.content.history import export
 from evac_dashboard.content.history import options as history_options
 from evac_dashboard.content.history import tables as history_tables
@@ -33,7 +34,8 @@ from evac_dashboard.rules import external
 from evac_dashboard.rules.history_filter import HistoryFilter, TimeError, TIME_PARAMS
 
 
-class IndexView(table_views.PagedTableMixin, tables.DataTableView):
+class IndexView(table_actions.GuardedTableMixin, table_views.PagedTableMixin,
+                tables.DataTableView):
     table_class = history_tables.HistoryTable
     template_name = "evac_dashboard/history/index.html"
     page_title = _("Evacuation History")

@@ -13,12 +13,13 @@ from evac_dashboard.operations import bmc_inventory
 from evac_dashboard.operations import cloud_reads as cloud
 from evac_dashboard.operations import power_states
 from evac_dashboard.content import database
+from evac_dashboard.content import table_actions
 from evac_dashboard.content.hosts import forms as host_forms
 from evac_dashboard.content.hosts import tables as host_tables
 from evac_dashboard.rules import hosts as host_model
 
 
-class IndexView(tables.DataTableView):
+class IndexView(table_actions.GuardedTableMixin, tables.DataTableView):
     table_class = host_tables.ComputeHostsTable
     template_name = "evac_dashboard/hosts/index.html"
     page_title = _("Compute Hosts")
@@ -51,7 +52,7 @@ class IndexView(tables.DataTableView):
         return context
 
 
-class DetailView(tables.DataTableView):
+class DetailView(table_actions.GuardedTableMixin, tables.DataTableView):
     table_class = host_tables.HostInstancesTable
     template_name = "evac_dashboard/hosts/detail.html"
     page_title = _("Compute host {{ host.host }}")
