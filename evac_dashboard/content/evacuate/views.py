@@ -8,6 +8,7 @@ from horizon import forms
 from horizon import messages
 
 from evac_dashboard.operations import cloud_reads as cloud
+from evac_dashboard.content import modals
 from evac_dashboard.content.evacuate import forms as evacuate_forms
 from evac_dashboard.content.evacuate import password as secret
 from evac_dashboard.content.evacuate import reviewed
@@ -21,7 +22,7 @@ HOSTS_URL = reverse_lazy("horizon:admin:evac_hosts:index")
 
 
 @secret.protect_view
-class EvacuateView(forms.ModalFormView):
+class EvacuateView(modals.PlainModalMixin, forms.ModalFormView):
     """Loads the host, the candidate targets and the instances, once per GET or POST.
 
     The password fields stay out of error reports and caches (``secret.protect_view``).

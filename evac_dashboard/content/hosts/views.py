@@ -13,6 +13,7 @@ from evac_dashboard.operations import bmc_inventory
 from evac_dashboard.operations import cloud_reads as cloud
 from evac_dashboard.operations import power_states
 from evac_dashboard.content import database
+from evac_dashboard.content import modals
 from evac_dashboard.content import table_actions
 from evac_dashboard.content.hosts import forms as host_forms
 from evac_dashboard.content.hosts import tables as host_tables
@@ -97,7 +98,7 @@ class DetailView(table_actions.GuardedTableMixin, tables.DataTableView):
         return context
 
 
-class HostServiceView(forms.ModalFormView):
+class HostServiceView(modals.PlainModalMixin, forms.ModalFormView):
     """One modal per service action; subclasses name the form and explain it."""
 
     template_name = "evac_dashboard/hosts/service_form.html"

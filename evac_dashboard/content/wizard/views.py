@@ -12,6 +12,7 @@ from horizon import messages
 from horizon import workflows
 
 from evac_dashboard.operations import host_facts as wizard_facts
+from evac_dashboard.content import modals
 from evac_dashboard.content.evacuate import password as secret
 from evac_dashboard.content.wizard import workflows as wizard_workflows
 
@@ -49,7 +50,7 @@ def drop_unsafe_next(request, name):
 
 
 @secret.protect_view
-class WizardView(workflows.WorkflowView):
+class WizardView(modals.PlainModalMixin, workflows.WorkflowView):
     """The wizard; its password fields stay out of error reports and caches
     (``secret.protect_view``)."""
 
