@@ -97,14 +97,14 @@ class CapacityPreviewView(generic.View):
         try:
             facts = wizard_facts.load(request, host)
         except Exception as error:
-            return http.JsonResponse({"error": "Nova or Placement could not be read: %s"
-                                      % error}, status=502)
+            return http.JsonResponse({"error": str(_("Nova or Placement could not be read: "
+                                                   "%s") % error)}, status=502)
         if facts is None:
-            return http.JsonResponse({"error": "There is no compute host named %s." % host},
-                                     status=404)
+            return http.JsonResponse({"error": str(_("There is no compute host named %s.")
+                                                   % host)}, status=404)
         mode = request.GET.get("mode") or wizard_facts.SCHEDULER
         if mode not in (wizard_facts.SCHEDULER, wizard_facts.PLAN, wizard_facts.ONE_HOST):
-            return http.JsonResponse({"error": "Unknown mode %r." % mode}, status=400)
+            return http.JsonResponse({"error": str(_("Unknown mode %r.") % mode)}, status=400)
         plan = facts.plan(request.GET.getlist("instances"), mode, request.GET.get("target"))
         html = render_to_string("evac_dashboard/wizard/_capacity.html",
                                 {"facts": facts, "plan": plan}, request=request)
