@@ -17,11 +17,17 @@ from evac_dashboard.rules.history_filter import HistoryFilter, codes_matching
 from evac_dashboard.store.audit import ACTION_LABELS, ORIGIN_LABELS, OUTCOME_LABELS
 
 
+# The longest host or user name a record holds: a longer criterion matches no record, and
+# is not sent to the database (SQLite refuses a LIKE pattern over 50,000 bytes).
+LONGEST_NAME = Record._meta.get_field("source_host").max_length
+
 
 def query(history_filter=None):
     """Records matching ``history_filter``, newest first (a lazy queryset)."""
     records = Record.objects.all()
     f = history_filter or HistoryFilter()
+    if len(f.host) > LONGEST_NAME or len(f.user) > LONGEST_NAME:
+        return records.none()
     if f.host:
         records = records.filter(db_models.Q(source_host__iexact=f.host)
                                  | db_models.Q(target_host__iexact=f.host))

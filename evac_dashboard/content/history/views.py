@@ -33,6 +33,27 @@ from evac_dashboard.operations import history
 from evac_dashboard.rules import external
 from evac_dashboard.rules.history_filter import HistoryFilter, TimeError, TIME_PARAMS
 
+# No host or user name in a record is longer (Nova's and the records' columns): a longer
+# criterion is refused with a message, not sent to the database (SQLite fails on a LIKE
+# pattern over 50,000 bytes).
+LONGEST_CRITERION = 255
+TEXT_PARAMS = tuple(name for name in HistoryFilter.PARAMS if name not in TIME_PARAMS)
+
+
+def overlong(history_filter):
+    """``(filter without them, [(param, message)])`` for the text criteria that are
+    longer than any value they could match."""
+    problems, dropped = [], {}
+    for name in TEXT_PARAMS:
+        value = getattr(history_filter, name)
+        if len(value) > LONGEST_CRITERION:
+            dropped[name] = ""
+            problems.append((name, _(
+                "The %(name)s criterion is %(length)d characters long; at most %(limit)d "
+                "are allowed. The list is not limited by it.")
+                % {"name": name, "length": len(value), "limit": LONGEST_CRITERION}))
+    return (history_filter.replace(**dropped) if dropped else history_filter), problems
+
 
 class IndexView(table_actions.GuardedTableMixin, table_views.PagedTableMixin,
                 tables.DataTableView):
@@ -50,7 +71,10 @@ class IndexView(table_actions.GuardedTableMixin, table_views.PagedTableMixin,
             value = (table.get_filter_string() or "").strip()
             if field in HistoryFilter.PARAMS and value and field not in TIME_PARAMS:
                 base = base.replace(**{field: value})
-            self._filter = base
+            self._query_filter, _dropped = overlong(self._query_filter)
+            self._filter, problems = overlong(base)
+            for _name, message in problems:
+                messages.error(self.request, message)
         return self._filter
 
     def get_data(self):
@@ -133,6 +157,10 @@ class ExportView(generic.View):
             history_filter = HistoryFilter.from_params(request.GET)
         except TimeError as error:
             return HttpResponseBadRequest("%s: %s\n" % (error.param, error),
+                                          content_type="text/plain; charset=utf-8")
+        _kept, problems = overlong(history_filter)
+        if problems:
+            return HttpResponseBadRequest("".join("%s: %s\n" % problem for problem in problems),
                                           content_type="text/plain; charset=utf-8")
         response = StreamingHttpResponse(export.rows(history.export(history_filter)),
                                          content_type="text/csv; charset=utf-8")
