@@ -159,5 +159,8 @@ ENDPOINTS = (
              query=HISTORY_QUERY),
     Endpoint("evac_history:detail", lambda kw: HISTORY + kw["record_id"] + "/",
              {"record_id": record}),
+    # Any other path under the panel: the plugin's own 404 (content/unrouted.py).
+    Endpoint("evac_history:unrouted", lambda kw: HISTORY + "x" + segment(kw["rest"]) + "/",
+             {"rest": text}, methods=("GET", "POST"), fields={"item?": text}),
 )
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}

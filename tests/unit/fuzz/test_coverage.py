@@ -15,7 +15,8 @@ import evac_dashboard.content
 from tests.unit.fuzz import endpoints
 
 SAMPLE = {"host": "cmp1", "instance_id": "6fb4ea22-d834-5e20-b353-1548dce3472d",
-          "batch_id": "0b4b2a4e-8f6c-4c87-9a36-4c3a9d1f2f10", "record_id": "7"}
+          "batch_id": "0b4b2a4e-8f6c-4c87-9a36-4c3a9d1f2f10", "record_id": "7",
+          "rest": "no-such-page"}
 
 
 def served_patterns(resolver=None, namespace=()):
