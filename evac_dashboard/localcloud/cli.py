@@ -44,6 +44,8 @@ def cmd_up(cloud, args):
         s.host_sizes.update(_size_overrides(args.host_size))
     if args.bmc_power_delay is not None:
         s.bmc_power_delay = max(0.0, args.bmc_power_delay)
+    if args.with_masakari is not None:
+        s.with_masakari = args.with_masakari
     lifecycle.up(cloud)
     return 0
 
@@ -150,6 +152,11 @@ def build_parser():
                     help="per-host override, e.g. cmp3:vcpus=16,ram_gb=64 (repeatable)")
     up.add_argument("--bmc-power-delay", dest="bmc_power_delay", type=float,
                     help="seconds a BMC power change takes to show (default 2)")
+    up.add_argument("--with-masakari", dest="with_masakari", action="store_const", const=True,
+                    help="also run Masakari's API and engine, segment evac-bench "
+                         "(remembered; see docs/local-cloud.md)")
+    up.add_argument("--without-masakari", dest="with_masakari", action="store_const",
+                    const=False, help="stop running Masakari (remembered)")
     up.set_defaults(func=cmd_up)
 
     sub.add_parser("down", help="stop every process of the cloud").set_defaults(func=cmd_down)

@@ -6,7 +6,7 @@ import json
 import os
 import time
 
-from . import bmc, config, mariadb, rabbitmq
+from . import bmc, config, mariadb, masakari, rabbitmq
 
 SCHEMA_VERSION = 1
 
@@ -18,7 +18,7 @@ def _user(username, password, project):
 
 def build(cloud, seed=None):
     d = config.DASHBOARD_DB
-    return {
+    data = {
         "schema_version": SCHEMA_VERSION,
         "datadir": str(cloud.dir),
         "auth_url": cloud.auth_url,
@@ -40,6 +40,9 @@ def build(cloud, seed=None):
         "seed": seed,
         "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    if masakari.enabled(cloud):  # `up --with-masakari` only
+        data["masakari"] = masakari.info(cloud)
+    return data
 
 
 def read(cloud):

@@ -44,6 +44,7 @@ PORT_OFFSETS = {
     "placement": 778,
     "bmc-redfish": 800,   # sushy-tools' Redfish emulator: every host's BMC
     "bmc-ipmi": 623,      # UDP, one per host: base+623, base+624, ...
+    "masakari-api": 868,  # only with `up --with-masakari` (Masakari's usual port is 15868)
 }
 
 # Default size of every fake compute host (overridable per host).
@@ -66,6 +67,7 @@ class Settings:
     size: dict = dataclasses.field(default_factory=lambda: dict(DEFAULT_SIZE))
     host_sizes: dict = dataclasses.field(default_factory=dict)  # host -> partial size dict
     bmc_power_delay: float = 2.0  # seconds a BMC power change takes to show
+    with_masakari: bool = False   # `up --with-masakari`: Masakari API + engine (masakari.py)
 
 
 class Cloud:

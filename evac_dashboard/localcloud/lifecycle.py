@@ -4,8 +4,8 @@ import fcntl
 import shutil
 import time
 
-from . import (bmc, cloudjson, confgen, identity, mariadb, nova, procs, rabbitmq, rest,
-               services, venv)
+from . import (bmc, cloudjson, confgen, identity, mariadb, masakari, nova, procs, rabbitmq,
+               rest, services, venv)
 from .procs import say
 
 API_TIMEOUT = 240
@@ -106,7 +106,9 @@ def up(cloud, note_forced=True):
     say("local cloud in %s" % cloud.dir)
     say("setup: virtualenv, MariaDB, RabbitMQ")
     _parallel([lambda: venv.ensure(cloud), lambda: _infra(cloud),
-               lambda: bmc.ensure_venv(cloud)], workers=3)
+               lambda: bmc.ensure_venv(cloud)]
+              + ([lambda: masakari.ensure_venv(cloud)] if masakari.enabled(cloud) else []),
+              workers=4)
     confgen.write_all(cloud)
     say("setup: databases, keystone")
     _parallel([lambda: _keystone(cloud),
@@ -140,6 +142,11 @@ def up(cloud, note_forced=True):
     say("start: BMCs (Redfish %s, IPMI UDP %d+)" % (bmc.redfish_url(cloud),
                                                    cloud.port("bmc-ipmi")))
     bmc.up(cloud)
+    if masakari.enabled(cloud):
+        say("start: Masakari (API %s, engine)" % masakari.api_url(cloud))
+        masakari.up(cloud)
+    else:
+        masakari.stop(cloud)
     cloudjson.write(cloud)
     t_start = time.monotonic() - t0 - t_setup
     forced = [h for h, s in nova.compute_services(rest.Session(cloud)).items()
@@ -196,7 +203,7 @@ def status(cloud):
     total_rss = 0
     rows = []
     apis = {s.name: s for s in services.control_services(cloud) + bmc.bmc_services(cloud)
-            if s.port}
+            + masakari.masakari_services(cloud) if s.port}
     infra_ports = {mariadb.NAME: cloud.port("mariadb"), rabbitmq.NAME: cloud.port("rabbitmq"),
                    rabbitmq.EPMD: cloud.port("epmd")}
     names = [n for n in services.all_daemon_names(cloud) if not n.startswith("nova-compute-")]
@@ -256,7 +263,7 @@ def wipe(cloud, keep_venv=True):
     if cloud.dir.exists():
         down(cloud)
         for child in cloud.dir.iterdir():
-            if keep_venv and child.name in ("venv", "bmc-venv"):
+            if keep_venv and child.name in ("venv", "bmc-venv", "masakari-venv"):
                 continue
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)

@@ -102,8 +102,9 @@ def control_services(cloud):
 def all_daemon_names(cloud):
     """Every daemon of this cloud, BMCs and OpenStack first, infrastructure last (stop
     order)."""
-    from . import bmc  # bmc declares its daemons with this module's Service
-    names = bmc.daemon_names(cloud) + [s.name for s in control_services(cloud)]
+    from . import bmc, masakari  # they declare their daemons with this module's Service
+    names = masakari.daemon_names(cloud) + bmc.daemon_names(cloud)
+    names += [s.name for s in control_services(cloud)]
     names += [compute_name(h) for h in cloud.compute_hosts]
     # computes that were configured earlier (e.g. before --computes was lowered)
     names += [n for n in procs.known_names(cloud) if n.startswith("nova-compute-") and n not in names]
