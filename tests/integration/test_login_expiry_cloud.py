@@ -39,8 +39,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("restore_cloud"),
 
 SERVERS = 40
 PREFIX = "login40"
-TOKEN_SECONDS = 90       # more than the start's 60 s margin, less than the sending takes
-HOLD = 6                 # seconds each evacuate call is held: 40 x 6 / 2 = 120 s of sending
+TOKEN_SECONDS = 75       # more than the start's 60 s margin, less than the sending takes
+HOLD = 5                 # seconds each evacuate call is held: 40 x 5 / 2 = 100 s of sending
 DONE = ("done", "completed")
 
 
