@@ -314,3 +314,22 @@ def test_a_resume_counts_the_rebuilds_an_earlier_run_left_in_flight(evac_nova, p
     # waited until Nova finished one of them.
     assert at_send[0] == 1
     assert max(at_send) <= 2
+
+
+def test_the_pacing_settings(settings):
+    from evac_dashboard import conf
+
+    for raw, expected in ((True, True), (False, False), ("off", False), ("0", False),
+                          ("yes", True), (None, False)):
+        settings.EVAC_PACING = raw
+        assert conf.pacing() is expected
+    del settings.EVAC_PACING
+    assert conf.pacing() is True and conf.pacing_check_seconds() == 1.0
+    assert conf.pacing_window() == (2, 4, 16)
+    settings.EVAC_PACING_MIN_WINDOW = 5
+    settings.EVAC_PACING_START_WINDOW = 1
+    settings.EVAC_PACING_MAX_WINDOW = 3
+    assert conf.pacing_window() == (5, 5, 5)
+    settings.EVAC_PACING_START_WINDOW = 99
+    settings.EVAC_PACING_MAX_WINDOW = 8
+    assert conf.pacing_window() == (5, 8, 8)
