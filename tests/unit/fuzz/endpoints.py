@@ -152,6 +152,10 @@ ENDPOINTS = (
              ("POST",), "action", fields=ACTION_FIELDS),
     Endpoint("evac_batches:resume", _at(BATCHES, "batch_id", "/resume/"), {"batch_id": batch},
              ("POST",), "action", fields=ACTION_FIELDS),
+    Endpoint("evac_batches:timeline_csv", _at(BATCHES, "batch_id", "/timeline.csv"),
+             {"batch_id": batch}, kind="csv"),
+    Endpoint("evac_batches:timeline_json", _at(BATCHES, "batch_id", "/timeline.json"),
+             {"batch_id": batch}, kind="json"),
     # History
     Endpoint("evac_history:index", lambda kw: HISTORY, methods=("GET", "POST"),
              query=HISTORY_QUERY, fields=TABLE_FILTER),
