@@ -35,12 +35,12 @@ PHASE_LABELS = {
     rules.QUEUED: _("waiting to be sent"),
     rules.SENDING: _("sending"),
     rules.ANSWER_LOST: _("answer lost, asking Nova"),
-    rules.REBUILDING: _("rebuilding"),
+    rules.REBUILDING: _("rebuild in Nova"),
     rules.WAITING: _("between steps (nothing recorded)"),
 }
 PHASE_COLOURS = {
     rules.FENCING: "#5b3f8c",
-    rules.FORCING_DOWN: "#a14a00",
+    rules.FORCING_DOWN: "#c0392b",
     rules.DISABLING: "#8a6d3b",
     rules.QUEUED: "#b8b8b8",
     rules.SENDING: "#2f6f9f",
@@ -120,7 +120,7 @@ def mark_label(kind):
 
 
 def where_it_went(timeline):
-    """``fencing 8 s, sending 3 s, rebuilding 25 s``."""
+    """``fencing 8 s, sending 3 s, rebuild in Nova 25 s``."""
     return gettext(", ").join(
         gettext("%(phase)s %(duration)s") % {"phase": phase_label(p), "duration": duration(s)}
         for p, s in timeline.breakdown)

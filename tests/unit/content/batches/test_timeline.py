@@ -140,7 +140,7 @@ class TimelineChartTests(test.BaseAdminViewTests):
         self.assertIn("<svg", html)
         self.assertIn("Total time to recovery: <strong>88 s</strong>", html)
         self.assertIn("Where it went: fencing 8 s, between steps (nothing recorded) 50 s, "
-                      "forcing down 1 s, sending 4 s, rebuilding 25 s.", html)
+                      "forcing down 1 s, sending 4 s, rebuild in Nova 25 s.", html)
         self.assertEqual(2, html.count("evac-timeline-end-done"))
         self.assertIn("Host cmp1", html)
         self.assertIn(url("timeline_csv", batch), html)
