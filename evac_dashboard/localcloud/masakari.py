@@ -247,6 +247,20 @@ def notify_host_down(cloud, host, session=None):
     return answer["notification"]["notification_uuid"]
 
 
+def end_maintenance(cloud, host, session=None):
+    """Take ``host`` out of maintenance in the segment (Masakari sets ``on_maintenance`` on
+    a host it recovers and refuses, 409, new notifications for it until this is done: call
+    it after ``reset`` has put the host back). Returns True if it was on maintenance."""
+    session = _session(cloud, session)
+    sid = ensure_segment(cloud, session)
+    for item in _call(session, "GET", "/segments/%s/hosts" % sid)["hosts"]:
+        if item["name"] == host and item.get("on_maintenance"):
+            _call(session, "PUT", "/segments/%s/hosts/%s" % (sid, item["uuid"]),
+                  {"host": {"on_maintenance": False}})
+            return True
+    return False
+
+
 def notification_status(cloud, notification_id, session=None):
     """The notification as Masakari shows it (API 1.1): ``status`` (new, running, finished,
     error, failed, ignored), ``created_at``/``updated_at`` and the recovery workflow's
