@@ -1,6 +1,7 @@
 from django.urls import re_path
 
 from evac_dashboard.content.database import needs_database
+from evac_dashboard.content import unrouted
 
 from evac_dashboard.content.batches import timeline
 from evac_dashboard.content.batches import views
@@ -20,4 +21,5 @@ urlpatterns = [
             name="timeline_csv"),
     re_path(r"^%s/timeline\.json$" % BATCH,
             needs_database(timeline.TimelineJsonView.as_view()), name="timeline_json"),
+    unrouted.catch_all(),  # last: any other path is the plugin's 404, never Django's 500
 ]

@@ -1,6 +1,7 @@
 from django.urls import re_path
 
 from evac_dashboard.content.database import needs_database
+from evac_dashboard.content import unrouted
 
 from evac_dashboard.content.evacuate import views as evacuate_views
 from evac_dashboard.content.hosts import fence_views
@@ -29,4 +30,5 @@ urlpatterns = [
     re_path(r"^%s/wizard/$" % HOST, needs_database(wizard_views.WizardView.as_view()), name="wizard"),
     re_path(r"^%s/wizard/capacity/$" % HOST, needs_database(wizard_views.CapacityPreviewView.as_view()),
             name="wizard_capacity"),
+    unrouted.catch_all(),  # last: any other path is the plugin's 404, never Django's 500
 ]

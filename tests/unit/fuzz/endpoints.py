@@ -163,7 +163,11 @@ ENDPOINTS = (
              query=HISTORY_QUERY),
     Endpoint("evac_history:detail", lambda kw: HISTORY + kw["record_id"] + "/",
              {"record_id": record}),
-    # Any other path under the panel: the plugin's own 404 (content/unrouted.py).
+    # Any other path under a panel: the plugin's own 404 (content/unrouted.py).
+    Endpoint("evac_hosts:unrouted", lambda kw: HOSTS + "x/y" + segment(kw["rest"]) + "/",
+             {"rest": text}, methods=("GET", "POST"), fields={"item?": text}),
+    Endpoint("evac_batches:unrouted", lambda kw: BATCHES + "x/y" + segment(kw["rest"]) + "/",
+             {"rest": text}, methods=("GET", "POST"), fields={"item?": text}),
     Endpoint("evac_history:unrouted", lambda kw: HISTORY + "x" + segment(kw["rest"]) + "/",
              {"rest": text}, methods=("GET", "POST"), fields={"item?": text}),
 )
