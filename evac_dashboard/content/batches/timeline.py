@@ -13,7 +13,6 @@ tenant chose can be read as markup). Both sit behind the panel's permissions.
 import csv
 import io
 import json
-import uuid
 
 from django import http
 from django.urls import reverse
@@ -22,8 +21,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
-from evac_dashboard import models
 from evac_dashboard.content.batches import presenters
+from evac_dashboard.content.batches.views import get_batch
 from evac_dashboard.content.history.export import safe_cell
 from evac_dashboard.operations import timeline as timeline_reads
 from evac_dashboard.rules import timeline as rules
@@ -280,14 +279,6 @@ def csv_text(timeline):
     return out.getvalue()
 
 
-def _get_batch(batch_id):
-    try:
-        key = uuid.UUID(str(batch_id))
-    except ValueError:
-        return None
-    return models.EvacuationBatch.objects.filter(pk=key).first()
-
-
 def _filename(batch, extension):
     return 'attachment; filename="evacuation-timeline-%s.%s"' % (batch.pk, extension)
 
@@ -296,7 +287,7 @@ class TimelineCsvView(generic.View):
     """``GET <batch>/timeline.csv``."""
 
     def get(self, request, batch_id):
-        batch = _get_batch(batch_id)
+        batch = get_batch(batch_id)
         if batch is None:
             raise http.Http404("No such evacuation")
         response = http.HttpResponse(csv_text(timeline_reads.timeline(batch)),
@@ -315,7 +306,7 @@ class TimelineJsonView(generic.View):
     """``GET <batch>/timeline.json`` (``document``)."""
 
     def get(self, request, batch_id):
-        batch = _get_batch(batch_id)
+        batch = get_batch(batch_id)
         if batch is None:
             return http.JsonResponse({"error": gettext("No such evacuation batch."),
                                       "code": "not_found"}, status=404)

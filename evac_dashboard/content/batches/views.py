@@ -68,7 +68,7 @@ class IndexView(table_actions.GuardedTableMixin, tables.DataTableView):
         return active + [b for b in rows if b not in active]
 
 
-def _get_batch(batch_id):
+def get_batch(batch_id):
     """The batch, or None for an unknown or malformed id."""
     try:
         key = uuid.UUID(str(batch_id))
@@ -85,7 +85,7 @@ class DetailView(horizon_views.HorizonTemplateView):
     page_title = _("Evacuation of {{ batch.source_host }}")
 
     def get(self, request, *args, **kwargs):
-        self.batch = _get_batch(kwargs["batch_id"])
+        self.batch = get_batch(kwargs["batch_id"])
         if self.batch is None:
             raise http.Http404("No such evacuation")
         return super().get(request, *args, **kwargs)
@@ -166,7 +166,7 @@ class ProgressView(generic.View):
     """
 
     def get(self, request, batch_id):
-        batch = _get_batch(batch_id)
+        batch = get_batch(batch_id)
         if batch is None:
             return json_error(404, "not_found", _("No evacuation batch %s.") % batch_id)
         since = request.GET.get("since") or None
@@ -211,7 +211,7 @@ class ActionView(generic.View):
     http_method_names = ["post"]
 
     def post(self, request, batch_id):
-        batch = _get_batch(batch_id)
+        batch = get_batch(batch_id)
         if batch is None:
             return self._answer(request, None, 404, "not_found",
                                 _("No evacuation batch %s.") % batch_id)
