@@ -10,6 +10,7 @@ from evac_dashboard.api import nova
 from evac_dashboard.store import batches
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.operations import submission
+from tests.integration.helpers import seeded_host, wait_for
 from tests.integration.keystone_request import keystone_request
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("restore_cloud"),
@@ -22,22 +23,8 @@ DONE = ("done", "completed")
 
 @pytest.fixture
 def loaded_host(local_cloud):
-    host = local_cloud.compute_hosts[0]
-    local_cloud.tool("seed", "--on", host, "--servers", str(SERVERS), "--prefix", PREFIX)
-    yield host
-    local_cloud.tool("revive-host", host, "--wait-up", check=False)
-    local_cloud.tool("reset", check=False)
-    local_cloud.tool("delete-servers", "--prefix", PREFIX, check=False)
-
-
-def wait_for(predicate, timeout, interval=2.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
+    with seeded_host(local_cloud, SERVERS, PREFIX) as host:
+        yield host
 
 
 def test_killed_host_evacuated_through_batches(local_cloud, loaded_host):

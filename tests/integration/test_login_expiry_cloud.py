@@ -12,7 +12,6 @@ import datetime
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
@@ -30,9 +29,10 @@ from evac_dashboard.operations.progress_reads import forget_cache
 from tests.integration import faultproxy
 from tests.integration.conftest import REPO_ROOT
 from tests.integration.faultproxy import LATE, Rule
+from tests.integration.helpers import seeded_host, wait_for
 from tests.integration.keystone_request import keystone_request
 from tests.integration.test_nova_faults import (
-    EVACUATE, evacuation_records, start_host_evacuation, wait_for, wait_submitted)
+    EVACUATE, evacuation_records, start_host_evacuation, wait_submitted)
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("restore_cloud"),
               pytest.mark.django_db(transaction=True)]
@@ -71,12 +71,8 @@ def short_keystone(local_cloud):
 
 @pytest.fixture
 def loaded_host(local_cloud):
-    host = local_cloud.compute_hosts[0]
-    local_cloud.tool("seed", "--on", host, "--servers", str(SERVERS), "--prefix", PREFIX)
-    yield host
-    local_cloud.tool("revive-host", host, "--wait-up", check=False)
-    local_cloud.tool("reset", check=False)
-    local_cloud.tool("delete-servers", "--prefix", PREFIX, check=False)
+    with seeded_host(local_cloud, SERVERS, PREFIX) as host:
+        yield host
 
 
 def short_login(local_cloud, auth_url):

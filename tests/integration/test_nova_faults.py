@@ -31,6 +31,7 @@ from evac_dashboard.rules import request as evac_request
 from tests.integration import faultproxy
 from tests.integration.conftest import REPO_ROOT
 from tests.integration.faultproxy import DROP, LATE, PASS, RESET, SLOW, STATUS, Fault, Rule, every
+from tests.integration.helpers import seeded_host, wait_for
 from tests.integration.keystone_request import keystone_request
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("restore_cloud"),
@@ -59,12 +60,8 @@ def read_faults():
 
 @pytest.fixture
 def loaded_host(local_cloud):
-    host = local_cloud.compute_hosts[0]
-    local_cloud.tool("seed", "--on", host, "--servers", str(SERVERS), "--prefix", PREFIX)
-    yield host
-    local_cloud.tool("revive-host", host, "--wait-up", check=False)
-    local_cloud.tool("reset", check=False)
-    local_cloud.tool("delete-servers", "--prefix", PREFIX, check=False)
+    with seeded_host(local_cloud, SERVERS, PREFIX) as host:
+        yield host
 
 
 @pytest.fixture
@@ -81,16 +78,6 @@ def proxied_request(local_cloud, fault_proxy):
     request.user.service_catalog = faultproxy.via_proxy(request.user.service_catalog,
                                                          fault_proxy.url)
     return request
-
-
-def wait_for(predicate, timeout, interval=2.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 def evacuation_records(admin, host, ids, since):
