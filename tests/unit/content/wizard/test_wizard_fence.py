@@ -49,7 +49,6 @@ class WizardFenceTests(WizardCase):
             if self.mock_force_down.called else self.up)
         self.mock_service_list.return_value = [self.up] + \
             self.mock_service_list.return_value[1:]
-        self.mock_service_get.return_value = None
 
     def use_bmc_file(self, entry):
         path = os.path.join(self.workdir, "bmc-%s.yaml" % self._testMethodName)
