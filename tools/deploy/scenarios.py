@@ -50,6 +50,15 @@ def emit(name, value):
 
 # ------------------------------------------------------------------------- the cloud side
 
+def bench_args(servers):
+    """The bench's own argument parser with this tool's values, so every option the bench
+    reads has its default (a hand-made namespace missed --quiet-idle and broke CI)."""
+    return bench.parse_args([
+        "--source", SOURCE, "--prefix", PREFIX, "--servers", str(servers), "--settle", "2",
+        "--timeout", str(DONE_TIMEOUT), "--poll-interval", "1", "--concurrency", "8",
+        "--quiet-timeout", "20"])
+
+
 def context(servers):
     cloud = bench.Cloud(stack.cloud_dir(), bench.OUT.log.name)
     cloud.load()
@@ -57,8 +66,7 @@ def context(servers):
     ctx.session = cloud.session()
     ctx.compute = cloud.compute(ctx.session)
     ctx.negotiated = bench.negotiated_version(ctx.compute)
-    ctx.args = SimpleNamespace(source=SOURCE, prefix=PREFIX, servers=servers, settle=2.0,
-                               timeout=DONE_TIMEOUT, poll_interval=1.0, concurrency=8)
+    ctx.args = bench_args(servers)
     ctx.dashboard = bench.Dashboard(stack.urls()["haproxy"], cloud.config["admin"])
     return ctx
 
