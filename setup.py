@@ -26,6 +26,27 @@ class BuildPyWithAssets(build_py):
             target = os.path.join(self.build_lib, "evac_dashboard", name)
             if os.path.isdir(source):
                 shutil.copytree(source, target, dirs_exist_ok=True)
+        self.compile_catalogs()
+
+    def compile_catalogs(self):
+        """Every evac_dashboard/locale/*/LC_MESSAGES/*.po as .mo next to its copy, with
+        Babel (a Horizon dependency), so installing needs no system gettext."""
+        from babel.messages.mofile import write_mo
+        from babel.messages.pofile import read_po
+
+        locale = os.path.join(HERE, "evac_dashboard", "locale")
+        for lang in sorted(os.listdir(locale)) if os.path.isdir(locale) else ():
+            messages = os.path.join(locale, lang, "LC_MESSAGES")
+            for name in sorted(os.listdir(messages)) if os.path.isdir(messages) else ():
+                if not name.endswith(".po"):
+                    continue
+                target = os.path.join(self.build_lib, "evac_dashboard", "locale", lang,
+                                      "LC_MESSAGES")
+                os.makedirs(target, exist_ok=True)
+                with open(os.path.join(messages, name), "rb") as handle:
+                    catalog = read_po(handle, locale=lang)
+                with open(os.path.join(target, name[:-3] + ".mo"), "wb") as handle:
+                    write_mo(handle, catalog, use_fuzzy=False)
 
 
 def read(name):
@@ -43,7 +64,8 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["evac_dashboard", "evac_dashboard.*"]),
     package_data={
-        "evac_dashboard": ["localcloud/*.txt", "localcloud/runtime/*.py"],
+        "evac_dashboard": ["localcloud/*.txt", "localcloud/runtime/*.py",
+                           "locale/*/LC_MESSAGES/*.po", "locale/*/LC_MESSAGES/*.mo"],
     },
     include_package_data=False,
     cmdclass={"build_py": BuildPyWithAssets},

@@ -3,11 +3,12 @@
 #   chromium, chromium-driver   browser tests (headless, no driver download)
 #   mariadb-server              local cloud databases and the plugin's MySQL tests
 #   rabbitmq-server             local cloud message bus
+#   gettext                     xgettext/msgmerge for make messages (compiling uses Babel)
 #   memcached                   the leases on tooz's memcached driver (unit tests, deploy test)
 #   libmariadb-dev, pkg-config  (not needed: PyMySQL is pure Python)
 set -euo pipefail
 # Arguments replace the list (tools/deploy/system-packages.sh passes its own).
-pkgs=(chromium chromium-driver mariadb-server rabbitmq-server memcached)
+pkgs=(chromium chromium-driver mariadb-server rabbitmq-server memcached gettext)
 [ $# -gt 0 ] && pkgs=("$@")
 missing=()
 for p in "${pkgs[@]}"; do
