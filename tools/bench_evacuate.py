@@ -844,9 +844,11 @@ def parse_args(argv):
     p.add_argument("--servers", type=int, default=100, help="servers on the failed host (100)")
     p.add_argument("--repeats", type=int, default=3,
                    help="runs of each compared method, alternating (3)")
-    p.add_argument("--plan", choices=("full", "methods", "observers"), default="full",
+    p.add_argument("--plan", choices=("full", "methods", "observers", "mttr"), default="full",
                    help="full: everything (about 75 min); methods: Horizon vs bare vs panel; "
-                        "observers: the panel unwatched vs watched (progress page, per-row)")
+                        "observers: the panel unwatched vs watched (progress page, per-row); "
+                        "mttr: time to recovery of a failed host, panel vs Masakari vs "
+                        "Horizon vs the unsafe floor (tools/bench_mttr.py)")
     p.add_argument("--observers", nargs="+", choices=sorted(bench_observers.OBSERVERS),
                    default=sorted(bench_observers.OBSERVERS),
                    help="which observers watch (c) (default: progress rows)")
@@ -870,12 +872,17 @@ def parse_args(argv):
     p.add_argument("--keep-servers", action="store_true",
                    help="leave the bench servers (and the source dead) at the end")
     p.add_argument("--out", help="directory for logs (default .artifacts/bench/<time>)")
+    import bench_mttr  # tools/: its own options (--plan mttr)
+    bench_mttr.add_arguments(p)
     return p.parse_args(argv)
 
 
 def main(argv=None):
     global OUT
     args = parse_args(argv)
+    if args.plan == "mttr":
+        import bench_mttr
+        return bench_mttr.main(args)
     datadir = Path(os.environ.get("EVAC_LOCALCLOUD_DIR", "").strip() or REPO / ".localcloud")
     datadir = datadir.expanduser().resolve()
     os.environ["EVAC_LOCALCLOUD_DIR"] = str(datadir)
