@@ -8,6 +8,12 @@ class EvacDashboardConfig(AppConfig):
     verbose_name = "Evacuation"
 
     def ready(self):
+        # The rules' texts (advice, checks, stages) are translated in the request's language.
+        from django.utils.translation import gettext
+
+        from evac_dashboard.rules import i18n
+
+        i18n.set_translator(gettext)
         # A process that serves requests looks for orphaned batches every few seconds
         # (operations.takeover); management commands (migrate, compress) never do.
         from evac_dashboard.operations import takeover

@@ -16,6 +16,8 @@ amounts from ``GET /allocations/{uuid}`` (preferred) or from the flavor.
 import math
 from dataclasses import dataclass, field
 
+from evac_dashboard.rules.i18n import gettext as _
+from evac_dashboard.rules.i18n import gettext_noop
 from evac_dashboard.rules import priority as prio
 from evac_dashboard.rules import servers as srv
 from evac_dashboard.rules import services as svc
@@ -24,12 +26,13 @@ from evac_dashboard.rules import weighing
 BY_SIZE = "size"        # largest first: the best chance that everything fits (a plan to pin)
 AS_GIVEN = "given"      # in the order given: the submission order Nova receives them in
 
-_UNITS = {"VCPU": "vCPU", "PCPU": "dedicated CPU", "MEMORY_MB": "MiB RAM", "DISK_GB": "GiB disk"}
+_UNITS = {"VCPU": gettext_noop("vCPU"), "PCPU": gettext_noop("dedicated CPU"),
+          "MEMORY_MB": gettext_noop("MiB RAM"), "DISK_GB": gettext_noop("GiB disk")}
 
 
 def describe(resource_class, amount):
     """``36 vCPU``, ``4096 MiB RAM``, ``2 CUSTOM_FOO``."""
-    return "%d %s" % (amount, _UNITS.get(resource_class, resource_class))
+    return "%d %s" % (amount, _(_UNITS.get(resource_class, resource_class)))
 
 
 # --------------------------------------------------------------------------- inputs
@@ -182,15 +185,15 @@ class Shortfall:
         if self.kind == "short":
             return "%s: needs %s, %d free" % (self.host, need, self.available)
         if self.kind == "max_unit":
-            return "%s: needs %s, at most %d in one allocation (max_unit)" % (
+            return _("%s: needs %s, at most %d in one allocation (max_unit)") % (
                 self.host, need, self.available)
         if self.kind == "min_unit":
-            return "%s: needs %s, at least %d in one allocation (min_unit)" % (
+            return _("%s: needs %s, at least %d in one allocation (min_unit)") % (
                 self.host, need, self.available)
         if self.kind == "step_size":
-            return "%s: needs %s, not a multiple of %d (step_size)" % (
+            return _("%s: needs %s, not a multiple of %d (step_size)") % (
                 self.host, need, self.available)
-        return "%s: needs %s, has none" % (self.host, need)
+        return _("%s: needs %s, has none") % (self.host, need)
 
 
 def shortfalls(need, host_name, inventories, free):
@@ -251,7 +254,7 @@ class Assignment:
     def explain(self):
         if self.fits:
             return "%s -> %s" % (self.need.name, self.host)
-        return "%s does not fit: %s" % (self.need.name, self.reason)
+        return _("%s does not fit: %s") % (self.need.name, self.reason)
 
 
 @dataclass
@@ -278,7 +281,7 @@ class ExcludedHost:
     reasons: tuple
 
     def explain(self):
-        return "%s: not a target (%s)" % (self.name, ", ".join(self.reasons))
+        return _("%s: not a target (%s)") % (self.name, ", ".join(self.reasons))
 
 
 @dataclass
@@ -327,7 +330,7 @@ def plan(instances, hosts, pinned=None, source_host=None, order=BY_SIZE, multipl
         target = pinned.get(need.id) if isinstance(pinned, dict) else pinned
         if target and target not in uses:
             reason = (excluded_by_name[target].explain() if target in excluded_by_name
-                      else "%s is not a known compute host" % target)
+                      else _("%s is not a known compute host") % target)
             assignments.append(Assignment(need, None, reason))
             continue
         candidates = [target] if target else sorted(uses)
@@ -340,7 +343,7 @@ def plan(instances, hosts, pinned=None, source_host=None, order=BY_SIZE, multipl
 def _split_hosts(hosts, source_host):
     excluded, usable = [], []
     for host in hosts:
-        reasons = (["the failed host"] if host.name == source_host else []) + host.problems()
+        reasons = ([_("the failed host")] if host.name == source_host else []) + host.problems()
         if reasons:
             excluded.append(ExcludedHost(host.name, tuple(reasons)))
         else:
@@ -357,7 +360,7 @@ def _host_use(host):
 
 def _place(need, candidates, uses, hosts, multipliers):
     if not candidates:
-        return Assignment(need, None, "no host is eligible as a target")
+        return Assignment(need, None, _("no host is eligible as a target"))
     found, fitting = [], []
     for name in candidates:
         problems = shortfalls(need, name, hosts[name].inventories, uses[name].free_after)
@@ -376,7 +379,7 @@ def _place(need, candidates, uses, hosts, multipliers):
         return Assignment(need, use.name, ranking=tuple(ranking) if len(candidates) > 1 else ())
     hosts_never_fit = {s.host for s in found if not s.depends_on_usage}
     if hosts_never_fit == set(candidates):
-        reason = "too large for any single host: " + "; ".join(
+        reason = _("too large for any single host: ") + "; ".join(
             str(s) for s in found if not s.depends_on_usage)
     else:
         reason = "; ".join(str(s) for s in found)

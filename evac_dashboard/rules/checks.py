@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from evac_dashboard.rules import servers as srv
 from evac_dashboard.rules import services as svc
+from evac_dashboard.rules.i18n import gettext as _
 
 ERROR = "error"
 WARNING = "warning"
@@ -42,16 +43,16 @@ def check_source_service(service, host=None, now=None,
     ``now`` (aware datetime) only improves the message: when the service still looks up, it
     says by when it will look down at the latest if its heartbeat has really stopped.
     """
-    host = host or (service or {}).get("host") or "the source host"
+    host = host or (service or {}).get("host") or _("the source host")
     if service is None:
         return [Finding(ERROR, "source_service_missing",
-                        "No nova-compute service is recorded for %s. Nova cannot evacuate from "
-                        "a host without one; check the host name (it is the compute service "
-                        "host, not the hypervisor hostname)." % host, (host,), (host,))]
+                        _("No nova-compute service is recorded for %s. Nova cannot evacuate from "
+                          "a host without one; check the host name (it is the compute service "
+                          "host, not the hypervisor hostname).") % host, (host,), (host,))]
     if service.get("status") == "UNKNOWN":
         return [Finding(ERROR, "source_cell_unreachable",
-                        "The cell of %s cannot be reached, so its service state is unknown. "
-                        "Restore access to the cell database and try again." % host,
+                        _("The cell of %s cannot be reached, so its service state is unknown. "
+                          "Restore access to the cell database and try again.") % host,
                         (host,), (host,))]
     if not svc.is_down(service):
         return [Finding(ERROR, "source_up", _still_up_message(service, host, now,
@@ -59,27 +60,27 @@ def check_source_service(service, host=None, now=None,
                         (host,), (host,))]
     if not svc.is_forced_down(service):
         return [Finding(WARNING, "source_not_forced_down",
-                        "%s looks down only because its heartbeat stopped. Make sure it is "
-                        "fenced (powered off or isolated): a host that only lost its control "
-                        "network may still run its servers, which would then run twice. After "
-                        "fencing, Force Down its compute service; that also keeps it from "
-                        "taking new servers when it comes back." % host, (host,), (host,))]
+                        _("%s looks down only because its heartbeat stopped. Make sure it is "
+                          "fenced (powered off or isolated): a host that only lost its control "
+                          "network may still run its servers, which would then run twice. After "
+                          "fencing, Force Down its compute service; that also keeps it from "
+                          "taking new servers when it comes back.") % host, (host,), (host,))]
     return []
 
 
 def _still_up_message(service, host, now, service_down_time):
-    message = ("Nova still sees nova-compute on %s as up and would refuse to evacuate. Fence "
-               "the host (power it off or isolate it), then Force Down its compute service. "
-               "Or wait until its last heartbeat is older than service_down_time (%d s)."
+    message = (_("Nova still sees nova-compute on %s as up and would refuse to evacuate. Fence "
+                 "the host (power it off or isolate it), then Force Down its compute service. "
+                 "Or wait until its last heartbeat is older than service_down_time (%d s).")
                % (host, service_down_time))
     deadline = svc.looks_down_by(service, service_down_time)
     if deadline is not None and (now is None or deadline > now):
-        message += (" If its heartbeat has stopped, it should look down by %s UTC."
+        message += (_(" If its heartbeat has stopped, it should look down by %s UTC.")
                     % deadline.strftime("%H:%M:%S"))
     elif deadline is not None:
-        message += (" Nova counts it as up although its record is older than that, so it is "
-                    "probably still sending heartbeats: check that nova-compute on %s is "
-                    "really stopped." % host)
+        message += (_(" Nova counts it as up although its record is older than that, so it is "
+                      "probably still sending heartbeats: check that nova-compute on %s is "
+                      "really stopped.") % host)
     return message
 
 
@@ -94,19 +95,19 @@ def check_target_host(target_host, source_host, services):
     ids = (target_host,)
     if target_host == source_host:
         return [Finding(ERROR, "target_is_source",
-                        "The target host %s is the failed host itself. Choose another host or "
-                        "let the scheduler choose." % target_host, ids, ids)]
+                        _("The target host %s is the failed host itself. Choose another host or "
+                          "let the scheduler choose.") % target_host, ids, ids)]
     service = svc.find_compute_service(services, target_host)
     if service is None:
         return [Finding(ERROR, "target_not_found",
-                        "No nova-compute service is named %s. Use the compute service host "
-                        "name, not the hypervisor hostname." % target_host, ids, ids)]
+                        _("No nova-compute service is named %s. Use the compute service host "
+                          "name, not the hypervisor hostname.") % target_host, ids, ids)]
     problems = svc.target_problems(service)
     if problems:
         return [Finding(ERROR, "target_unusable",
-                        "The target host %s is %s: the scheduler would reject it, and a forced "
-                        "evacuation to it would get stuck. Choose another host or let the "
-                        "scheduler choose." % (target_host, " and ".join(problems)), ids, ids)]
+                        _("The target host %s is %s: the scheduler would reject it, and a forced "
+                          "evacuation to it would get stuck. Choose another host or let the "
+                          "scheduler choose.") % (target_host, " and ".join(problems)), ids, ids)]
     return []
 
 
@@ -124,16 +125,16 @@ def check_targets_available(services, source_host):
         return []
     names = tuple(s.get("host") for s in others)
     if not others:
-        message = ("There is no compute host other than %s, so Nova has nowhere to rebuild "
-                   "its servers: every evacuation would fail with \"No valid host was "
-                   "found\". Add or repair a compute host first." % source_host)
+        message = (_("There is no compute host other than %s, so Nova has nowhere to rebuild "
+                     "its servers: every evacuation would fail with \"No valid host was "
+                     "found\". Add or repair a compute host first.") % source_host)
     else:
         why = "; ".join("%s is %s" % (s.get("host"), " and ".join(svc.target_problems(s)))
                         for s in others)
-        message = ("No other compute host can take the servers of %s (%s). Nova would fail "
-                   "every evacuation with \"No valid host was found\" and leave the servers "
-                   "in ERROR on the failed host. Enable a host, or bring one back up and "
-                   "unset its Force Down, then evacuate." % (source_host, why))
+        message = (_("No other compute host can take the servers of %s (%s). Nova would fail "
+                     "every evacuation with \"No valid host was found\" and leave the servers "
+                     "in ERROR on the failed host. Enable a host, or bring one back up and "
+                     "unset its Force Down, then evacuate.") % (source_host, why))
     return [Finding(ERROR, "no_target_host", message, names, names)]
 
 
@@ -145,7 +146,7 @@ def check_instance_states(servers, source_host=None):
         if moved:
             findings.append(_for_servers(
                 ERROR, "not_on_source",
-                "No longer on %s (already evacuated or moved?): %s. Refresh the list."
+                _("No longer on %s (already evacuated or moved?): %s. Refresh the list.")
                 % (source_host, _names(moved)), moved))
     wrong_state = [s for s in servers
                    if srv.vm_state(s) and srv.vm_state(s) not in srv.EVACUABLE_VM_STATES]
@@ -153,23 +154,23 @@ def check_instance_states(servers, source_host=None):
         states = ", ".join("%s (%s)" % (srv.label(s), srv.vm_state(s)) for s in wrong_state)
         findings.append(_for_servers(
             ERROR, "state_not_evacuable",
-            "Nova only evacuates servers that are ACTIVE, SHUTOFF or ERROR. Not evacuable: %s. "
-            "If their host is really dead, reset their state to error, then evacuate them."
+            _("Nova only evacuates servers that are ACTIVE, SHUTOFF or ERROR. Not evacuable: %s. "
+              "If their host is really dead, reset their state to error, then evacuate them.")
             % states, wrong_state))
     never_launched = [s for s in servers if srv.has_launched(s) is False]
     if never_launched:
         findings.append(_for_servers(
             ERROR, "never_launched",
-            "Never finished booting, so Nova has nothing to rebuild: %s. Delete them or create "
-            "them again." % _names(never_launched), never_launched))
+            _("Never finished booting, so Nova has nothing to rebuild: %s. Delete them or create "
+              "them again.") % _names(never_launched), never_launched))
     busy = [s for s in servers
             if srv.task_state(s) and srv.task_state(s) not in srv.REBUILD_TASK_STATES]
     if busy:
         tasks = ", ".join("%s (%s)" % (srv.label(s), srv.task_state(s)) for s in busy)
         findings.append(_for_servers(
             WARNING, "task_in_progress",
-            "A task is still recorded for %s. Nova releases before Zed refuse to evacuate "
-            "until it clears (reset the state to error); newer ones evacuate anyway." % tasks,
+            _("A task is still recorded for %s. Nova releases before Zed refuse to evacuate "
+              "until it clears (reset the state to error); newer ones evacuate anyway.") % tasks,
             busy))
     return findings
 
@@ -184,9 +185,9 @@ def check_in_progress(servers, migrations=()):
         return []
     return [_for_servers(
         ERROR, "already_evacuating",
-        "An evacuation or rebuild is already under way for: %s. Wait for it to finish. If it is "
-        "stuck (for example the target host died), reset the server's state to error and "
-        "evacuate it again." % _names(busy), busy)]
+        _("An evacuation or rebuild is already under way for: %s. Wait for it to finish. If it is "
+          "stuck (for example the target host died), reset the server's state to error and "
+          "evacuate it again.") % _names(busy), busy)]
 
 
 def check_root_disks(servers):
@@ -195,11 +196,11 @@ def check_root_disks(servers):
     if not local:
         return []
     kept = len(servers) - len(local)
-    message = ("%d server(s) boot from a local disk: %s. Unless the instance storage is shared "
-               "with the target host, Nova rebuilds them from their image and the data on "
-               "that disk is lost." % (len(local), _names(local)))
+    message = (_("%d server(s) boot from a local disk: %s. Unless the instance storage is shared "
+                 "with the target host, Nova rebuilds them from their image and the data on "
+                 "that disk is lost.") % (len(local), _names(local)))
     if kept:
-        message += " %d server(s) boot from a volume and keep their data." % kept
+        message += _(" %d server(s) boot from a volume and keep their data.") % kept
     return [_for_servers(WARNING, "local_root_disk", message, local)]
 
 

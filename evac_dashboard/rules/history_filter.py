@@ -6,6 +6,8 @@ parameters, so a time the page refuses is refused by the export too.
 from dataclasses import dataclass, fields as dataclass_fields
 from datetime import datetime, time as dt_time, timezone as dt_timezone
 
+from evac_dashboard.rules.i18n import gettext as _
+
 TIME_PARAMS = ("since", "until")
 
 
@@ -35,15 +37,15 @@ def parse_when(value, end_of_day=False, param="time"):
                                     tzinfo=dt_timezone.utc)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise TimeError(param, "Not a date or time: %r (use YYYY-MM-DD or YYYY-MM-DD HH:MM, "
-                               "UTC)" % text) from None
+        raise TimeError(param, _("Not a date or time: %r (use YYYY-MM-DD or YYYY-MM-DD HH:MM, "
+                                 "UTC)") % text) from None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=dt_timezone.utc)
     try:
         return parsed.astimezone(dt_timezone.utc)
     except OverflowError:
-        raise TimeError(param, "%r is outside the years 1 to 9999 once converted to UTC "
-                               "(use YYYY-MM-DD or YYYY-MM-DD HH:MM, UTC)" % text) from None
+        raise TimeError(param, _("%r is outside the years 1 to 9999 once converted to UTC "
+                                 "(use YYYY-MM-DD or YYYY-MM-DD HH:MM, UTC)") % text) from None
 
 
 def codes_matching(text, labels):

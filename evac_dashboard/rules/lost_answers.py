@@ -25,6 +25,7 @@ from datetime import timedelta
 from evac_dashboard.rules import servers as srv
 from evac_dashboard.rules import services as svc
 from evac_dashboard.rules.external import CLOCK_SKEW_MARGIN
+from evac_dashboard.rules.i18n import gettext as _
 
 FOUND = "found"
 ABSENT = "absent"
@@ -71,7 +72,7 @@ def decide(sent_at, now, settle, migrations=(), actions=(), server=None, deleted
             continue
         created = svc.parse_time(migration.get("created_at"))
         if since is None or created is None or created >= since:
-            return Finding(FOUND, key, "Nova has an evacuation record of it (%s, %s)"
+            return Finding(FOUND, key, _("Nova has an evacuation record of it (%s, %s)")
                            % (key, migration.get("status") or "?"))
     for action in actions:
         if action.get("action") != EVACUATE_ACTION:
@@ -80,13 +81,13 @@ def decide(sent_at, now, settle, migrations=(), actions=(), server=None, deleted
         if (request_id and action.get("request_id") == request_id) or since is None or (
                 started is not None and started >= since):
             return Finding(FOUND, "action:%s" % action.get("request_id"),
-                           "Nova has an evacuate action of it (%s)" % action.get("request_id"))
+                           _("Nova has an evacuate action of it (%s)") % action.get("request_id"))
     if deleted:
-        return Finding(ABSENT, reason="the server no longer exists")
+        return Finding(ABSENT, reason=_("the server no longer exists"))
     if server is not None and (srv.task_state(server) in srv.REBUILD_TASK_STATES
                                or srv.status(server) == "REBUILD"):
-        return Finding(WAIT, reason="Nova is rebuilding the server but shows no record yet")
+        return Finding(WAIT, reason=_("Nova is rebuilding the server but shows no record yet"))
     if sent_at is None or now - sent_at < timedelta(seconds=settle):
-        return Finding(WAIT, reason="nova-api may still be handling the request")
-    return Finding(ABSENT, reason="no evacuation record, no evacuate action, and the server "
-                                  "is not being rebuilt")
+        return Finding(WAIT, reason=_("nova-api may still be handling the request"))
+    return Finding(ABSENT, reason=_("no evacuation record, no evacuate action, and the server "
+                                    "is not being rebuilt"))

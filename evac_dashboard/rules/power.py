@@ -5,6 +5,9 @@ Plain Python. ``api.bmc`` turns what a BMC answers into one of the states here;
 """
 from dataclasses import dataclass, field
 
+from evac_dashboard.rules.i18n import gettext as _
+from evac_dashboard.rules.i18n import gettext_noop
+
 ON = "on"
 OFF = "off"
 POWERING_ON = "powering_on"
@@ -15,14 +18,14 @@ ERROR = "error"
 NOT_CONFIGURED = "not_configured"
 
 LABELS = {
-    ON: "On",
-    OFF: "Off",
-    POWERING_ON: "Powering on",
-    POWERING_OFF: "Powering off",
-    UNREACHABLE: "BMC unreachable",
-    AUTH_FAILED: "BMC refused the credentials",
-    ERROR: "BMC error",
-    NOT_CONFIGURED: "Not configured",
+    ON: gettext_noop("On"),
+    OFF: gettext_noop("Off"),
+    POWERING_ON: gettext_noop("Powering on"),
+    POWERING_OFF: gettext_noop("Powering off"),
+    UNREACHABLE: gettext_noop("BMC unreachable"),
+    AUTH_FAILED: gettext_noop("BMC refused the credentials"),
+    ERROR: gettext_noop("BMC error"),
+    NOT_CONFIGURED: gettext_noop("Not configured"),
 }
 
 _REDFISH = {"on": ON, "off": OFF, "poweringon": POWERING_ON, "poweringoff": POWERING_OFF,
@@ -52,7 +55,7 @@ class Reading:
 
     @property
     def label(self):
-        return LABELS.get(self.state, self.state)
+        return _(LABELS.get(self.state, self.state))
 
     @property
     def is_off(self):
@@ -90,13 +93,13 @@ EVACUATE_STEP = "evacuate"
 POWER_ON_STEP = "power_on"
 
 STEP_TITLES = {
-    POWER_OFF_STEP: "Power off through the BMC",
-    CONFIRM_OFF_STEP: "BMC reports the host Off",
-    TYPED_CONFIRMATION_STEP: "Operator confirmed by typing the host name",
-    FORCE_DOWN_STEP: "Force the compute service down",
-    DISABLE_STEP: "Disable the compute service",
-    EVACUATE_STEP: "Start the evacuation",
-    POWER_ON_STEP: "Power on through the BMC",
+    POWER_OFF_STEP: gettext_noop("Power off through the BMC"),
+    CONFIRM_OFF_STEP: gettext_noop("BMC reports the host Off"),
+    TYPED_CONFIRMATION_STEP: gettext_noop("Operator confirmed by typing the host name"),
+    FORCE_DOWN_STEP: gettext_noop("Force the compute service down"),
+    DISABLE_STEP: gettext_noop("Disable the compute service"),
+    EVACUATE_STEP: gettext_noop("Start the evacuation"),
+    POWER_ON_STEP: gettext_noop("Power on through the BMC"),
 }
 
 
@@ -109,7 +112,7 @@ class Step:
 
     @property
     def title(self):
-        return STEP_TITLES.get(self.name, self.name)
+        return _(STEP_TITLES.get(self.name, self.name))
 
     @property
     def ok(self):

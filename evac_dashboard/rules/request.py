@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from evac_dashboard.rules import microversions
+from evac_dashboard.rules.i18n import gettext as _
+from evac_dashboard.rules.i18n import gettext_noop
 
 
 class OptionError(ValueError):
@@ -111,9 +113,11 @@ def novaclient_kwargs(request):
 
 
 # Form fields that exist only at some microversions, and the feature that gives each.
-_OPTION_FIELDS = (("on_shared_storage", "shared_storage_flag", "Declaring shared instance storage"),
-                  ("force", "force", "Forcing the target host"),
-                  ("power_state", "power_state_choice", "Choosing the power state after evacuation"))
+_OPTION_FIELDS = (("on_shared_storage", "shared_storage_flag",
+                   gettext_noop("Declaring shared instance storage")),
+                  ("force", "force", gettext_noop("Forcing the target host")),
+                  ("power_state", "power_state_choice",
+                   gettext_noop("Choosing the power state after evacuation")))
 
 
 def options_not_offered(posted, negotiated_version):
@@ -127,7 +131,7 @@ def options_not_offered(posted, negotiated_version):
             continue
         if name == "power_state" and value == "running":
             continue  # what every microversion without the choice does anyway
-        problems.append("%s is not possible with this cloud (compute microversion %s)."
+        problems.append(_("%s is not possible with this cloud (compute microversion %s).")
                         % (label, microversions.to_string(microversions.parse(
                             negotiated_version))))
     return problems
@@ -138,9 +142,9 @@ def _version_for_power_state(keep_running, negotiated, notes):
     if not microversions.supports("evacuate_leaves_stopped", negotiated):
         if not keep_running:
             raise OptionError(
-                "Leaving evacuated servers stopped needs compute microversion %s (Nova 2023.1) "
-                "or later; this cloud only offers up to %s. Servers will return to their "
-                "previous power state instead."
+                _("Leaving evacuated servers stopped needs compute microversion %s (Nova 2023.1) "
+                  "or later; this cloud only offers up to %s. Servers will return to their "
+                  "previous power state instead.")
                 % (microversions.to_string(leaves_stopped.minimum),
                    microversions.to_string(negotiated)))
         return negotiated
@@ -148,64 +152,64 @@ def _version_for_power_state(keep_running, negotiated, notes):
         major, minor = leaves_stopped.minimum
         version = (major, minor - 1)
         notes.append(
-            "Sent as microversion %s so servers return to their previous power state "
-            "(%s and later would leave them stopped)."
+            _("Sent as microversion %s so servers return to their previous power state "
+              "(%s and later would leave them stopped).")
             % (microversions.to_string(version), microversions.to_string(leaves_stopped.minimum)))
         return version
     notes.append(
-        "Servers will end SHUTOFF on their new host and must be started afterwards; servers "
-        "that were in ERROR come back running. Nova refuses this while any nova-compute that "
-        "is not forced down is older than 2023.1.")
+        _("Servers will end SHUTOFF on their new host and must be started afterwards; servers "
+          "that were in ERROR come back running. Nova refuses this while any nova-compute that "
+          "is not forced down is older than 2023.1."))
     return negotiated
 
 
 def _add_shared_storage(body, on_shared_storage, password, version, notes):
     if not microversions.supports("evacuate_shared_storage_flag", version):
         if on_shared_storage is not None:
-            notes.append("At microversion %s Nova detects shared instance storage itself; "
-                         "the shared-storage choice is not sent."
+            notes.append(_("At microversion %s Nova detects shared instance storage itself; "
+                           "the shared-storage choice is not sent.")
                          % microversions.to_string(version))
         return
     shared = bool(on_shared_storage)
     if shared and password:
         raise OptionError(
-            "An admin password cannot be set when the instance storage is shared: Nova keeps "
-            "the existing disk. Clear the password or untick shared storage.")
+            _("An admin password cannot be set when the instance storage is shared: Nova keeps "
+              "the existing disk. Clear the password or untick shared storage."))
     body["onSharedStorage"] = shared
     notes.append(
-        "Instance storage declared as %s. If that is wrong the rebuild fails on the new host "
-        "and the server goes to ERROR." % ("shared" if shared else "not shared"))
+        _("Instance storage declared as %s. If that is wrong the rebuild fails on the new host "
+          "and the server goes to ERROR.") % (_("shared") if shared else _("not shared")))
 
 
 def _add_force(body, force, host, version, notes):
     if force and not host:
-        raise OptionError("Forcing needs a target host: choose one, or let the scheduler pick "
-                          "a host without forcing.")
+        raise OptionError(_("Forcing needs a target host: choose one, or let the scheduler pick "
+                            "a host without forcing."))
     if microversions.supports("evacuate_force", version):
         if force:
             body["force"] = True
-            notes.append("Forced to %s: the scheduler is bypassed, so nothing checks that the "
-                         "host is up, enabled or has room." % host)
+            notes.append(_("Forced to %s: the scheduler is bypassed, so nothing checks that the "
+                           "host is up, enabled or has room.") % host)
         return
     if microversions.supports("scheduler_checks_target_host", version):
         if force:
             raise OptionError(
-                "Forcing a target host is not possible at microversion %s: Nova always lets "
-                "the scheduler validate the host. Untick force."
+                _("Forcing a target host is not possible at microversion %s: Nova always lets "
+                  "the scheduler validate the host. Untick force.")
                 % microversions.to_string(version))
         return
     if host:
-        notes.append("At microversion %s a named target host bypasses the scheduler: nothing "
-                     "checks that %s is up, enabled or has room."
+        notes.append(_("At microversion %s a named target host bypasses the scheduler: nothing "
+                       "checks that %s is up, enabled or has room.")
                      % (microversions.to_string(version), host))
 
 
 def _add_password_note(body, version, notes):
     if microversions.supports("evacuate_returns_password", version):
         if not body.get("onSharedStorage"):
-            notes.append("Nova answers with the admin password (generated unless one was set) "
-                         "when enable_instance_password is on; it is shown once.")
+            notes.append(_("Nova answers with the admin password (generated unless one was set) "
+                           "when enable_instance_password is on; it is shown once."))
     elif "adminPass" in body:
-        notes.append("Nova does not return or store this password; it only reaches the guest "
-                     "if the hypervisor driver injects passwords (libvirt inject_password is "
-                     "off by default).")
+        notes.append(_("Nova does not return or store this password; it only reaches the guest "
+                       "if the hypervisor driver injects passwords (libvirt inject_password is "
+                       "off by default)."))

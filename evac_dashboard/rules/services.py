@@ -7,6 +7,8 @@ at which a host whose heartbeat stopped will look down.
 """
 from datetime import datetime, timedelta, timezone
 
+from evac_dashboard.rules.i18n import gettext as _
+
 COMPUTE_BINARY = "nova-compute"
 DEFAULT_SERVICE_DOWN_TIME = 60
 
@@ -32,11 +34,11 @@ def target_problems(service):
     """
     problems = []
     if is_forced_down(service):
-        problems.append("forced down")
+        problems.append(_("forced down"))
     elif service.get("state") != "up":
         problems.append("down")
     if service.get("status") == "UNKNOWN":
-        problems.append("in an unreachable cell")
+        problems.append(_("in an unreachable cell"))
     elif not is_enabled(service):
         reason = service.get("disabled_reason")
         problems.append("disabled (%s)" % reason if reason else "disabled")
