@@ -168,3 +168,32 @@ def bmc_file(path, hosts, fmt="yaml", mode=0o600):
         handle.write(text)
     os.chmod(path, mode)
     return str(path)
+
+
+def use_bmc_file(case, path, hosts, **settings):
+    """For one Django test ``case``: write the BMC file of ``hosts`` at ``path`` and point
+    the dashboard at it (EVAC_BMC_FILE, with short BMC timeouts unless ``settings`` says
+    otherwise), with the parsed inventory and the cached power states forgotten, before and
+    after. Returns the path."""
+    from django.core.cache import cache
+    from evac_dashboard.operations import bmc_inventory
+
+    values = {"EVAC_BMC_FILE": bmc_file(path, hosts), "EVAC_BMC_FENCE_TIMEOUT": 5,
+              "EVAC_BMC_TIMEOUT": 2}
+    values.update(settings)
+    patcher = case.settings(**values)
+    patcher.enable()
+    case.addCleanup(patcher.disable)
+    for forget in (bmc_inventory.forget, cache.clear):
+        forget()
+        case.addCleanup(forget)
+    return values["EVAC_BMC_FILE"]
+
+
+def unreachable_redfish_entry(host, **extra):
+    """A Redfish entry for ``host`` at a port on 127.0.0.1 where nothing listens."""
+    entry = {"agent": "redfish", "address": "http://127.0.0.1:%d" % free_port(),
+             "system_id": "/redfish/v1/Systems/%s" % host, "username": USER,
+             "password": PASSWORD}
+    entry.update(extra)
+    return entry
