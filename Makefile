@@ -94,21 +94,13 @@ bench: system venv cloud
 bench-page: system venv
 	$(VPY) tools/bench_progress_page.py $(BENCH_ARGS)
 
-# Translation catalogs (evac_dashboard/locale/{zh_Hans,vi}/LC_MESSAGES/{django,djangojs}.po).
-# makemessages runs from the repository root so templates/ and static/ are scanned too; its
-# settings (evac_dashboard/devsite/i18n_settings.py) send every string to evac_dashboard/locale.
-# compilemessages uses Babel (tools/compile_catalogs.py), as the wheel build does: no msgfmt.
-I18N_LANGS := -l zh_Hans -l vi
-I18N_IGNORE := --ignore=.venv --ignore=.localcloud --ignore=.deploy --ignore=.artifacts \
-    --ignore=.run --ignore=tests --ignore=docs --ignore=tools --ignore=build \
-    --ignore='*.egg-info' --ignore=evac_dashboard/localcloud --ignore=static_collected --ignore=dist
-I18N_MAKE := $(VENV)/bin/django-admin makemessages --settings=evac_dashboard.devsite.i18n_settings \
-    --pythonpath=. $(I18N_LANGS) $(I18N_IGNORE) --no-obsolete --add-location=file --no-wrap
+# Translation catalogs (evac_dashboard/locale/{zh_Hans,vi}/LC_MESSAGES/{django,djangojs}.po):
+# messages runs Django's makemessages from the repository root, so templates/ and static/ are
+# scanned too (tools/catalogs.py: languages, ignored folders, headers); compilemessages makes
+# the .mo files with Babel, as the wheel build does (no msgfmt needed).
 .PHONY: messages compilemessages
 messages: system venv
-	$(I18N_MAKE) -d django
-	$(I18N_MAKE) -d djangojs
-	$(VPY) tools/compile_catalogs.py --headers-only
+	$(VPY) tools/catalogs.py extract
 
 compilemessages: venv
-	$(VPY) tools/compile_catalogs.py
+	$(VPY) tools/catalogs.py compile

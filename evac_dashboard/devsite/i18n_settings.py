@@ -12,4 +12,6 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECRET_KEY = "i18n-only"
 USE_I18N = True
 INSTALLED_APPS = []
-LOCALE_PATHS = [os.path.join(_PACKAGE, "locale")]
+# EVAC_I18N_LOCALE_DIR: extract elsewhere (tests/unit/test_catalogs.py compares a fresh
+# extraction with the committed catalogs).
+LOCALE_PATHS = [os.environ.get("EVAC_I18N_LOCALE_DIR") or os.path.join(_PACKAGE, "locale")]
