@@ -19,6 +19,7 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 # Longest value Nova uses for an ID we store (UUIDs are 36, request IDs 40), with room.
 ID_LENGTH = 64
@@ -28,7 +29,7 @@ NAME_LENGTH = 255
 class EvacuationBatch(models.Model):
     KIND_INSTANCE = "instance"
     KIND_HOST = "host"
-    KINDS = ((KIND_INSTANCE, "One instance"), (KIND_HOST, "Whole host"))
+    KINDS = ((KIND_INSTANCE, _("One instance")), (KIND_HOST, _("Whole host")))
 
     # pending -> submitting -> finished. "finished" means the dashboard has nothing left to
     # send (every item is submitted, submit_failed or cancelled); how each evacuation then
@@ -39,8 +40,8 @@ class EvacuationBatch(models.Model):
     FINISHED = "finished"
     INTERRUPTED = "interrupted"
     CANCELLED = "cancelled"
-    STATES = ((PENDING, "Pending"), (SUBMITTING, "Submitting"), (FINISHED, "Finished"),
-              (INTERRUPTED, "Interrupted"), (CANCELLED, "Cancelled"))
+    STATES = ((PENDING, _("Pending")), (SUBMITTING, _("Submitting")), (FINISHED, _("Finished")),
+              (INTERRUPTED, _("Interrupted")), (CANCELLED, _("Cancelled")))
     ACTIVE_STATES = (PENDING, SUBMITTING)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -80,8 +81,8 @@ class EvacuationBatch(models.Model):
 
     class Meta:
         ordering = ("-created_at",)
-        verbose_name = "evacuation batch"
-        verbose_name_plural = "evacuation batches"
+        verbose_name = _("evacuation batch")
+        verbose_name_plural = _("evacuation batches")
 
     def __str__(self):
         return "%s evacuation of %s (%s)" % (self.kind, self.source_host, self.state)
@@ -107,9 +108,9 @@ class EvacuationItem(models.Model):
     # records first (``operations.lost_answers``) into submitted (Nova has it) or
     # submit_failed (Nova never acted on it; retryable).
     UNKNOWN = "unknown"
-    STATES = ((PENDING, "Pending"), (SUBMITTING, "Submitting"), (SUBMITTED, "Submitted"),
-              (SUBMIT_FAILED, "Submit failed"), (CANCELLED, "Cancelled"),
-              (UNKNOWN, "Answer lost"))
+    STATES = ((PENDING, _("Pending")), (SUBMITTING, _("Submitting")), (SUBMITTED, _("Submitted")),
+              (SUBMIT_FAILED, _("Submit failed")), (CANCELLED, _("Cancelled")),
+              (UNKNOWN, _("Answer lost")))
     OPEN_STATES = (PENDING, SUBMITTING)
 
     # Explicit, so the schema does not depend on the deployment's DEFAULT_AUTO_FIELD.
@@ -199,7 +200,7 @@ class EvacuationItem(models.Model):
 class AuditRecord(models.Model):
     ORIGIN_PANEL = "panel"
     ORIGIN_EXTERNAL = "external"
-    ORIGINS = ((ORIGIN_PANEL, "This dashboard"), (ORIGIN_EXTERNAL, "Outside the dashboard"))
+    ORIGINS = ((ORIGIN_PANEL, _("This dashboard")), (ORIGIN_EXTERNAL, _("Outside the dashboard")))
 
     FORCE_DOWN = "force_down"
     UNSET_FORCE_DOWN = "unset_force_down"
@@ -217,14 +218,14 @@ class AuditRecord(models.Model):
     FENCE = "fence"
     FENCE_OVERRIDE = "fence_override"
     POWER_ON = "power_on"
-    ACTIONS = ((FORCE_DOWN, "Force down"), (UNSET_FORCE_DOWN, "Unset force down"),
-               (DISABLE, "Disable service"), (ENABLE, "Enable service"),
-               (EVACUATE, "Evacuate instance"), (HOST_EVACUATE, "Evacuate host"),
-               (RETRY, "Retry"), (CANCEL, "Cancel"), (RESUME, "Resume"),
-               (TAKEOVER, "Taken over automatically"),
-               (FENCE, "Fence (BMC power off)"),
-               (FENCE_OVERRIDE, "Fenced on the operator's word"),
-               (POWER_ON, "Power on (BMC)"))
+    ACTIONS = ((FORCE_DOWN, _("Force down")), (UNSET_FORCE_DOWN, _("Unset force down")),
+               (DISABLE, _("Disable service")), (ENABLE, _("Enable service")),
+               (EVACUATE, _("Evacuate instance")), (HOST_EVACUATE, _("Evacuate host")),
+               (RETRY, _("Retry")), (CANCEL, _("Cancel")), (RESUME, _("Resume")),
+               (TAKEOVER, _("Taken over automatically")),
+               (FENCE, _("Fence (BMC power off)")),
+               (FENCE_OVERRIDE, _("Fenced on the operator's word")),
+               (POWER_ON, _("Power on (BMC)")))
 
     # pending: written, Nova not answered yet (or the dashboard stopped in between).
     # accepted: every evacuate request of the record was accepted by Nova (how each
@@ -237,10 +238,10 @@ class AuditRecord(models.Model):
     INTERRUPTED = "interrupted"
     CANCELLED = "cancelled"
     IN_PROGRESS = "in_progress"
-    OUTCOMES = ((PENDING, "No outcome yet"), (SUCCEEDED, "Succeeded"),
-                (ACCEPTED, "All sent to Nova"), (PARTIAL, "Partly refused"),
-                (FAILED, "Failed"), (INTERRUPTED, "Interrupted"), (CANCELLED, "Cancelled"),
-                (IN_PROGRESS, "In progress"))
+    OUTCOMES = ((PENDING, _("No outcome yet")), (SUCCEEDED, _("Succeeded")),
+                (ACCEPTED, _("All sent to Nova")), (PARTIAL, _("Partly refused")),
+                (FAILED, _("Failed")), (INTERRUPTED, _("Interrupted")), (CANCELLED, _("Cancelled")),
+                (IN_PROGRESS, _("In progress")))
 
     id = models.BigAutoField(primary_key=True)
     origin = models.CharField(max_length=16, choices=ORIGINS, default=ORIGIN_PANEL)
@@ -278,7 +279,7 @@ class AuditRecord(models.Model):
 
     class Meta:
         ordering = ("-created_at", "-id")
-        verbose_name = "audit record"
+        verbose_name = _("audit record")
         indexes = [
             models.Index(fields=("created_at", "id"), name="evac_audit_time"),
             models.Index(fields=("action", "created_at"), name="evac_audit_action"),
@@ -342,7 +343,7 @@ class NovaEvacuation(models.Model):
 
     class Meta:
         ordering = ("-created_at", "-id")
-        verbose_name = "Nova evacuation"
+        verbose_name = _("Nova evacuation")
 
     def __str__(self):
         return "evacuation %s of %s (%s)" % (self.migration_key, self.instance_id, self.status)

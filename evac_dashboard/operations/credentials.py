@@ -10,6 +10,8 @@ import datetime
 
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from evac_dashboard.rules import services as svc
 
@@ -23,7 +25,8 @@ class LoginExpiring(Exception):
 # the run loses nothing (a 401 leaves the rest pending for a Resume after logging in again),
 # so this only refuses a token that would expire before the first calls are even out.
 LOGIN_MARGIN_SECONDS = 60
-LOGIN_EXPIRED_MESSAGE = "Your login expired: log in again and resume."
+# Stored in English as the batch's error message (liveness matches it); the page translates it.
+LOGIN_EXPIRED_MESSAGE = gettext_noop("Your login expired: log in again and resume.")
 
 
 # ------------------------------------------------------------------------ credentials
@@ -95,11 +98,11 @@ def check_login(credentials, now=None):
     if left is None or left >= LOGIN_MARGIN_SECONDS:
         return
     if left <= 0:
-        raise LoginExpiring("Your login has expired. Log in again, then try again; nothing "
-                            "was sent.")
-    raise LoginExpiring("Your login expires in %d s, too soon to send evacuations safely. "
-                        "Log out and log in again, then try again; nothing was sent."
-                        % left)
+        raise LoginExpiring(_("Your login has expired. Log in again, then try again; nothing "
+                              "was sent."))
+    raise LoginExpiring(_("Your login expires in %(seconds)d s, too soon to send evacuations "
+                          "safely. Log out and log in again, then try again; nothing was sent.")
+                        % {"seconds": left})
 
 
 # ------------------------------------------------------- the login, kept for a takeover

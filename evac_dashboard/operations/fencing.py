@@ -99,7 +99,7 @@ def _power_off_and_confirm(entry, report, timeout):
                 client.power_off()
                 report.add(power.POWER_OFF_STEP, SUCCEEDED,
                            _("%(bmc)s accepted the power-off (it was %(state)s)")
-                           % {"bmc": entry.label(), "state": power.LABELS.get(before, before)},
+                           % {"bmc": entry.label(), "state": power.label(before)},
                            time.monotonic() - started)
         except bmc.BmcError as error:
             report.add(power.POWER_OFF_STEP, FAILED, error.message, time.monotonic() - started)
@@ -114,7 +114,7 @@ def _power_off_and_confirm(entry, report, timeout):
             seconds, time.monotonic() - started)
     why = (_("the BMC did not report Off within %(timeout).0f s (last: %(last)s)")
            % {"timeout": timeout,
-              "last": last_error or power.LABELS.get(last, last or _("no answer"))})
+              "last": last_error or (power.label(last) if last else _("no answer"))})
     report.add(power.CONFIRM_OFF_STEP, FAILED, why, seconds)
     return False, why
 

@@ -42,6 +42,7 @@ import logging
 import threading
 
 from django import db
+from django.utils.translation import gettext as _
 
 from evac_dashboard.store import audit
 from evac_dashboard.operations import leases
@@ -92,8 +93,8 @@ def start(batch, credentials, password=None, executor=None):
     interrupted batch whose host got another active batch) or ``PasswordRequired``.
     """
     if batch.password_set and not password:
-        raise PasswordRequired("Batch %s was started with an admin password; enter it again "
-                               "to resume it." % batch.pk)
+        raise PasswordRequired(_("Batch %(batch)s was started with an admin password; enter it "
+                                 "again to resume it.") % {"batch": batch.pk})
     return _run(batch, lambda: batches.claim(batch, worker_name()), credentials, password,
                 executor, resumed=batch.started_at is not None)
 
@@ -262,7 +263,7 @@ def start_retry(batch, expected, credentials, password=None, executor=None):
     Returns the ``Submission``; raises like ``start``.
     """
     if batch.password_set and not password:
-        raise PasswordRequired("Batch %s was started with an admin password; enter it again "
-                               "to retry it." % batch.pk)
+        raise PasswordRequired(_("Batch %(batch)s was started with an admin password; enter it "
+                                 "again to retry it.") % {"batch": batch.pk})
     return _run(batch, lambda: batches.reopen_for_retry(batch, expected, worker_name())[0],
                 credentials, password, executor, resumed=False)

@@ -28,6 +28,12 @@ LABELS = {
     NOT_CONFIGURED: gettext_noop("Not configured"),
 }
 
+
+def label(state):
+    """A power state in words, in the page's language (``LABELS`` holds the English)."""
+    return _(LABELS.get(state, state))
+
+
 _REDFISH = {"on": ON, "off": OFF, "poweringon": POWERING_ON, "poweringoff": POWERING_OFF,
             "paused": ON}
 _IPMI = {"on": ON, "off": OFF}

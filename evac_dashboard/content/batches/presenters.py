@@ -8,6 +8,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from evac_dashboard.models import EvacuationBatch as Batch
+from evac_dashboard.operations import credentials
 from evac_dashboard.operations import snapshots
 from evac_dashboard.rules import progress
 
@@ -155,12 +156,21 @@ def count_cards(summary):
             for state in STATES]
 
 
+def batch_error(message):
+    """The batch's recorded problem; the login-expiry sentence, recorded in English (it is
+    matched), in the page's language. Nova's and the other problems stay as recorded."""
+    known = credentials.LOGIN_EXPIRED_MESSAGE
+    if message and message.startswith(known):
+        return gettext(known) + message[len(known):]
+    return message or ""
+
+
 def summary_answer(data):
     """The part of a poll answer besides rows: numbers, and the few texts that change."""
     return {
         "batch": {"state": data["batch"]["state"],
                   "state_label": batch_state_label(data["batch"]["state"]),
-                  "error_message": data["batch"]["error_message"]},
+                  "error_message": batch_error(data["batch"]["error_message"])},
         "summary": data["summary"],
         "final": data["final"],
         "resume": data["resume"],

@@ -106,6 +106,7 @@ class DetailView(horizon_views.HorizonTemplateView):
                 row_contexts, lambda: snapshots.project_names(self.request))],
             "version": version if data["nova"]["ok"] else "",
             "batch_state_label": presenters.batch_state_label(batch.state),
+            "batch_error": presenters.batch_error(data["batch"]["error_message"]),
             "count_cards": presenters.count_cards(data["summary"]),
             "poll_url": reverse("horizon:admin:evac_batches:progress", args=[batch.pk]),
             "retry_url": reverse("horizon:admin:evac_batches:retry", args=[batch.pk]),

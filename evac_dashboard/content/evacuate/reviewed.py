@@ -7,6 +7,7 @@ hidden field signed with the site's SECRET_KEY and bound to the host, so it cann
 altered or replayed against another host, and it expires.
 """
 from django.core import signing
+from django.utils.translation import gettext as _
 
 from evac_dashboard.rules import priority
 from evac_dashboard.rules import servers as srv
@@ -38,8 +39,8 @@ def unsign(host, token):
     try:
         return signing.loads(token, salt=_salt(host), max_age=MAX_AGE_SECONDS)
     except signing.SignatureExpired:
-        raise ValueError("The instance list is more than an hour old. Open the form again "
-                         "to review the current instances.") from None
+        raise ValueError(_("The instance list is more than an hour old. Open the form again "
+                           "to review the current instances.")) from None
     except signing.BadSignature:
-        raise ValueError("The instance list was altered or belongs to another host. Open "
-                         "the form again.") from None
+        raise ValueError(_("The instance list was altered or belongs to another host. Open "
+                           "the form again.")) from None
