@@ -14,7 +14,7 @@
   function setup(root) {
     var url = root.getAttribute('data-power-url');
     var interval = (parseFloat(root.getAttribute('data-interval')) || 15) * 1000;
-    var failedText = root.getAttribute('data-failed-text') || 'not read';
+    var failedText = root.getAttribute('data-failed-text') || gettext('not read');
     var timer = null;
     var inFlight = false;
 

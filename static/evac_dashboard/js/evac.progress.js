@@ -22,8 +22,6 @@
     var text = config.text || {};
     var lang = horizon.languageCode || document.documentElement.lang || undefined;
     var units = {};
-    var list = window.Intl && Intl.ListFormat ?
-      new Intl.ListFormat(lang, {style: 'narrow', type: 'unit'}) : null;
     var baseInterval = (config.interval || 3) * 1000;
     var maxInterval = (config.maxInterval || 30) * 1000;
     var backoff = config.backoff || 2;
@@ -50,19 +48,34 @@
       });
     }
 
-    function unit(value, name) {
-      if (!units[name]) {
+    // Time units through the catalog (ngettext: each language's plural forms); the number
+    // itself in the page language's digits and grouping.
+    var UNIT_WORDS = {
+      second: function (n) { return ngettext('%s second', '%s seconds', n); },
+      minute: function (n) { return ngettext('%s minute', '%s minutes', n); },
+      hour: function (n) { return ngettext('%s hour', '%s hours', n); },
+      day: function (n) { return ngettext('%s day', '%s days', n); }
+    };
+
+    function number(value) {
+      if (!units.number) {
         try {
-          units[name] = new Intl.NumberFormat(lang, {style: 'unit', unit: name});
+          units.number = new Intl.NumberFormat(lang);
         } catch (e) {
-          units[name] = new Intl.NumberFormat(lang);
+          units.number = {format: String};
         }
       }
-      return units[name].format(value);
+      return units.number.format(value);
+    }
+
+    function unit(value, name) {
+      return interpolate(UNIT_WORDS[name](value), [number(value)]);
     }
 
     function both(first, second) {
-      return list ? list.format([first, second]) : first + ' ' + second;
+      // Translators: a duration in two units, larger first, e.g. "2 hours 5 minutes".
+      return interpolate(gettext('%(larger)s %(smaller)s'), {larger: first, smaller: second},
+                         true);
     }
 
     function duration(seconds) {

@@ -80,11 +80,15 @@
       interpolate(gettext('all to %s'), [form().find('[name="target_host"]').val() || '?']) :
       choiceText('mode'));
     var power = choiceText('power_state');
-    if (power) { lines.push(gettext('servers') + ' ' + power); }
+    if (power) {
+      // Translators: %s is the chosen power state option, e.g. "come back running".
+      lines.push(interpolate(gettext('servers %s'), [power]));
+    }
     lines.push(passwordSummary());
     var concurrency = form().find('[name="concurrency"]').val();
     if (concurrency) {
-      lines.push(interpolate(gettext('%s evacuations in flight at once'), [concurrency]));
+      lines.push(interpolate(ngettext('%s evacuation in flight at once',
+        '%s evacuations in flight at once', parseInt(concurrency, 10) || 0), [concurrency]));
     }
     if (form().find('[name="force"]').is(':checked')) {
       lines.push(gettext('FORCED target host: the scheduler is bypassed'));
