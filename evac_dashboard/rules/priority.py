@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from evac_dashboard.rules import servers as srv
+from evac_dashboard.rules.i18n import gettext as _
 
 METADATA_KEY = "evac:restart_priority"
 DEFAULT = 0
@@ -31,8 +32,10 @@ class RestartPriority:
     def problem(self):
         if self.valid:
             return None
-        return "%s=%r is not an integer from %d to %d; using %d" % (
-            METADATA_KEY, _shortened(self.raw), MINIMUM, MAXIMUM, DEFAULT)
+        return _("%(key)s=%(value)r is not an integer from %(minimum)d to %(maximum)d; "
+                 "using %(default)d") % {
+            "key": METADATA_KEY, "value": _shortened(self.raw), "minimum": MINIMUM,
+            "maximum": MAXIMUM, "default": DEFAULT}
 
 
 def _shortened(raw, limit=40):

@@ -164,3 +164,18 @@ def test_js_catalog_serves_the_plugins_strings(tmp_path, monkeypatch):
     assert "[zh_Hans] " + KNOWN_JS_MESSAGE in body
     # Horizon's own catalog is still there alongside it.
     assert '"django"' in body or "django.catalog" in body
+
+
+def test_rules_translate_through_the_installed_translator(monkeypatch):
+    """The rules import no Django: the application gives them Django's gettext at start-up,
+    and a marked table entry is translated where it is used, before its values go in."""
+    from django.utils import translation
+
+    from evac_dashboard.rules import errors, i18n
+
+    assert i18n._translator is translation.gettext
+    monkeypatch.setattr(i18n, "_translator", lambda text: "<<%s>>" % text)
+    advice = errors.advise(400, "Compute service of cmp1 is still in use.")
+    assert advice.title == "<<The failed host still looks up to Nova>>"
+    assert advice.advice.startswith("<<Nova still sees nova-compute on cmp1 as up")
+    assert "{host}" not in advice.advice
