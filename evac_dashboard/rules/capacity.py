@@ -183,17 +183,18 @@ class Shortfall:
     def __str__(self):
         need = describe(self.resource_class, self.needed)
         if self.kind == "short":
-            return "%s: needs %s, %d free" % (self.host, need, self.available)
+            return _("%(host)s: needs %(need)s, %(available)d free") % {
+                "host": self.host, "need": need, "available": self.available}
         if self.kind == "max_unit":
-            return _("%s: needs %s, at most %d in one allocation (max_unit)") % (
-                self.host, need, self.available)
+            return _("%(host)s: needs %(need)s, at most %(available)d in one allocation "
+                     "(max_unit)") % {"host": self.host, "need": need, "available": self.available}
         if self.kind == "min_unit":
-            return _("%s: needs %s, at least %d in one allocation (min_unit)") % (
-                self.host, need, self.available)
+            return _("%(host)s: needs %(need)s, at least %(available)d in one allocation "
+                     "(min_unit)") % {"host": self.host, "need": need, "available": self.available}
         if self.kind == "step_size":
-            return _("%s: needs %s, not a multiple of %d (step_size)") % (
-                self.host, need, self.available)
-        return _("%s: needs %s, has none") % (self.host, need)
+            return _("%(host)s: needs %(need)s, not a multiple of %(available)d (step_size)") % {
+                "host": self.host, "need": need, "available": self.available}
+        return _("%(host)s: needs %(need)s, has none") % {"host": self.host, "need": need}
 
 
 def shortfalls(need, host_name, inventories, free):
@@ -254,7 +255,8 @@ class Assignment:
     def explain(self):
         if self.fits:
             return "%s -> %s" % (self.need.name, self.host)
-        return _("%s does not fit: %s") % (self.need.name, self.reason)
+        return _("%(name)s does not fit: %(reason)s") % {"name": self.need.name,
+                                                         "reason": self.reason}
 
 
 @dataclass
@@ -270,9 +272,11 @@ class HostUse:
         return {rc: self.free_before[rc] - self.free_after[rc] for rc in self.free_before}
 
     def explain(self):
-        parts = ["%s free %d -> %d" % (_UNITS.get(rc, rc), self.free_before[rc],
-                                       self.free_after[rc]) for rc in sorted(self.free_before)]
-        return "%s: takes %d server(s); %s" % (self.name, len(self.servers), ", ".join(parts))
+        parts = [_("%(unit)s free %(before)d -> %(after)d") % {
+            "unit": _(_UNITS.get(rc, rc)), "before": self.free_before[rc],
+            "after": self.free_after[rc]} for rc in sorted(self.free_before)]
+        return _("%(host)s: takes %(count)d server(s); %(use)s") % {
+            "host": self.name, "count": len(self.servers), "use": ", ".join(parts)}
 
 
 @dataclass(frozen=True)
@@ -281,7 +285,8 @@ class ExcludedHost:
     reasons: tuple
 
     def explain(self):
-        return _("%s: not a target (%s)") % (self.name, ", ".join(self.reasons))
+        return _("%(host)s: not a target (%(reasons)s)") % {"host": self.name,
+                                                            "reasons": ", ".join(self.reasons)}
 
 
 @dataclass

@@ -69,10 +69,10 @@ def check_source_service(service, host=None, now=None,
 
 
 def _still_up_message(service, host, now, service_down_time):
-    message = (_("Nova still sees nova-compute on %s as up and would refuse to evacuate. Fence "
-                 "the host (power it off or isolate it), then Force Down its compute service. "
-                 "Or wait until its last heartbeat is older than service_down_time (%d s).")
-               % (host, service_down_time))
+    message = (_("Nova still sees nova-compute on %(host)s as up and would refuse to evacuate. "
+                 "Fence the host (power it off or isolate it), then Force Down its compute "
+                 "service. Or wait until its last heartbeat is older than service_down_time "
+                 "(%(seconds)d s).") % {"host": host, "seconds": service_down_time})
     deadline = svc.looks_down_by(service, service_down_time)
     if deadline is not None and (now is None or deadline > now):
         message += (_(" If its heartbeat has stopped, it should look down by %s UTC.")
@@ -105,9 +105,10 @@ def check_target_host(target_host, source_host, services):
     problems = svc.target_problems(service)
     if problems:
         return [Finding(ERROR, "target_unusable",
-                        _("The target host %s is %s: the scheduler would reject it, and a forced "
-                          "evacuation to it would get stuck. Choose another host or let the "
-                          "scheduler choose.") % (target_host, " and ".join(problems)), ids, ids)]
+                        _("The target host %(host)s is %(problems)s: the scheduler would reject "
+                          "it, and a forced evacuation to it would get stuck. Choose another "
+                          "host or let the scheduler choose.")
+                        % {"host": target_host, "problems": " and ".join(problems)}, ids, ids)]
     return []
 
 
@@ -131,10 +132,11 @@ def check_targets_available(services, source_host):
     else:
         why = "; ".join("%s is %s" % (s.get("host"), " and ".join(svc.target_problems(s)))
                         for s in others)
-        message = (_("No other compute host can take the servers of %s (%s). Nova would fail "
-                     "every evacuation with \"No valid host was found\" and leave the servers "
-                     "in ERROR on the failed host. Enable a host, or bring one back up and "
-                     "unset its Force Down, then evacuate.") % (source_host, why))
+        message = (_("No other compute host can take the servers of %(host)s (%(why)s). Nova "
+                     "would fail every evacuation with \"No valid host was found\" and leave "
+                     "the servers in ERROR on the failed host. Enable a host, or bring one back "
+                     "up and unset its Force Down, then evacuate.")
+                   % {"host": source_host, "why": why})
     return [Finding(ERROR, "no_target_host", message, names, names)]
 
 
@@ -146,8 +148,8 @@ def check_instance_states(servers, source_host=None):
         if moved:
             findings.append(_for_servers(
                 ERROR, "not_on_source",
-                _("No longer on %s (already evacuated or moved?): %s. Refresh the list.")
-                % (source_host, _names(moved)), moved))
+                _("No longer on %(host)s (already evacuated or moved?): %(servers)s. Refresh the "
+                  "list.") % {"host": source_host, "servers": _names(moved)}, moved))
     wrong_state = [s for s in servers
                    if srv.vm_state(s) and srv.vm_state(s) not in srv.EVACUABLE_VM_STATES]
     if wrong_state:
@@ -196,9 +198,10 @@ def check_root_disks(servers):
     if not local:
         return []
     kept = len(servers) - len(local)
-    message = (_("%d server(s) boot from a local disk: %s. Unless the instance storage is shared "
+    message = (_("%(count)d server(s) boot from a local disk: %(servers)s. Unless the instance "
+                 "storage is shared "
                  "with the target host, Nova rebuilds them from their image and the data on "
-                 "that disk is lost.") % (len(local), _names(local)))
+                 "that disk is lost.") % {"count": len(local), "servers": _names(local)})
     if kept:
         message += _(" %d server(s) boot from a volume and keep their data.") % kept
     return [_for_servers(WARNING, "local_root_disk", message, local)]

@@ -72,8 +72,9 @@ def decide(sent_at, now, settle, migrations=(), actions=(), server=None, deleted
             continue
         created = svc.parse_time(migration.get("created_at"))
         if since is None or created is None or created >= since:
-            return Finding(FOUND, key, _("Nova has an evacuation record of it (%s, %s)")
-                           % (key, migration.get("status") or "?"))
+            return Finding(FOUND, key, _("Nova has an evacuation record of it (%(record)s, "
+                                         "%(status)s)")
+                           % {"record": key, "status": migration.get("status") or "?"})
     for action in actions:
         if action.get("action") != EVACUATE_ACTION:
             continue

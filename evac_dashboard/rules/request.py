@@ -131,9 +131,10 @@ def options_not_offered(posted, negotiated_version):
             continue
         if name == "power_state" and value == "running":
             continue  # what every microversion without the choice does anyway
-        problems.append(_("%s is not possible with this cloud (compute microversion %s).")
-                        % (label, microversions.to_string(microversions.parse(
-                            negotiated_version))))
+        problems.append(_("%(option)s is not possible with this cloud (compute microversion "
+                          "%(version)s).")
+                        % {"option": _(label), "version": microversions.to_string(
+                            microversions.parse(negotiated_version))})
     return problems
 
 
@@ -142,19 +143,20 @@ def _version_for_power_state(keep_running, negotiated, notes):
     if not microversions.supports("evacuate_leaves_stopped", negotiated):
         if not keep_running:
             raise OptionError(
-                _("Leaving evacuated servers stopped needs compute microversion %s (Nova 2023.1) "
-                  "or later; this cloud only offers up to %s. Servers will return to their "
-                  "previous power state instead.")
-                % (microversions.to_string(leaves_stopped.minimum),
-                   microversions.to_string(negotiated)))
+                _("Leaving evacuated servers stopped needs compute microversion %(needed)s "
+                  "(Nova 2023.1) or later; this cloud only offers up to %(offered)s. Servers "
+                  "will return to their previous power state instead.")
+                % {"needed": microversions.to_string(leaves_stopped.minimum),
+                   "offered": microversions.to_string(negotiated)})
         return negotiated
     if keep_running:
         major, minor = leaves_stopped.minimum
         version = (major, minor - 1)
         notes.append(
-            _("Sent as microversion %s so servers return to their previous power state "
-              "(%s and later would leave them stopped).")
-            % (microversions.to_string(version), microversions.to_string(leaves_stopped.minimum)))
+            _("Sent as microversion %(version)s so servers return to their previous power "
+              "state (%(stopping)s and later would leave them stopped).")
+            % {"version": microversions.to_string(version),
+               "stopping": microversions.to_string(leaves_stopped.minimum)})
         return version
     notes.append(
         _("Servers will end SHUTOFF on their new host and must be started afterwards; servers "
@@ -199,9 +201,9 @@ def _add_force(body, force, host, version, notes):
                 % microversions.to_string(version))
         return
     if host:
-        notes.append(_("At microversion %s a named target host bypasses the scheduler: nothing "
-                       "checks that %s is up, enabled or has room.")
-                     % (microversions.to_string(version), host))
+        notes.append(_("At microversion %(version)s a named target host bypasses the scheduler: "
+                       "nothing checks that %(host)s is up, enabled or has room.")
+                     % {"version": microversions.to_string(version), "host": host})
 
 
 def _add_password_note(body, version, notes):

@@ -22,6 +22,8 @@
     var text = config.text || {};
     var lang = horizon.languageCode || document.documentElement.lang || undefined;
     var units = {};
+    var list = window.Intl && Intl.ListFormat ?
+      new Intl.ListFormat(lang, {style: 'narrow', type: 'unit'}) : null;
     var baseInterval = (config.interval || 3) * 1000;
     var maxInterval = (config.maxInterval || 30) * 1000;
     var backoff = config.backoff || 2;
@@ -48,8 +50,8 @@
       });
     }
 
-    // Time units through the catalog (ngettext: each language's plural forms); the number
-    // itself in the page language's digits and grouping.
+    // Durations in the page's language: Intl's unit formats (CLDR plurals) where the browser
+    // has them, else the catalog's words (ngettext: each language's plural forms).
     var UNIT_WORDS = {
       second: function (n) { return ngettext('%s second', '%s seconds', n); },
       minute: function (n) { return ngettext('%s minute', '%s minutes', n); },
@@ -57,22 +59,32 @@
       day: function (n) { return ngettext('%s day', '%s days', n); }
     };
 
-    function number(value) {
-      if (!units.number) {
+    function unit(value, name) {
+      if (units[name] === undefined) {
+        try {
+          units[name] = new Intl.NumberFormat(lang, {style: 'unit', unit: name});
+        } catch (e) {
+          units[name] = null;
+        }
+      }
+      if (units[name]) {
+        return units[name].format(value);
+      }
+      if (units.number === undefined) {
         try {
           units.number = new Intl.NumberFormat(lang);
         } catch (e) {
-          units.number = {format: String};
+          units.number = null;
         }
       }
-      return units.number.format(value);
-    }
-
-    function unit(value, name) {
-      return interpolate(UNIT_WORDS[name](value), [number(value)]);
+      return interpolate(UNIT_WORDS[name](value),
+                         [units.number ? units.number.format(value) : String(value)]);
     }
 
     function both(first, second) {
+      if (list) {
+        return list.format([first, second]);
+      }
       // Translators: a duration in two units, larger first, e.g. "2 hours 5 minutes".
       return interpolate(gettext('%(larger)s %(smaller)s'), {larger: first, smaller: second},
                          true);
