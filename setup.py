@@ -45,6 +45,12 @@ class BuildPyWithAssets(build_py):
                 os.makedirs(target, exist_ok=True)
                 with open(os.path.join(messages, name), "rb") as handle:
                     catalog = read_po(handle, locale=lang)
+                # An untranslated plural would otherwise read as the English singular.
+                for message in list(catalog)[1:]:
+                    forms = (message.string if isinstance(message.string, (list, tuple))
+                             else [message.string])
+                    if not all(forms):
+                        catalog.delete(message.id, message.context)
                 with open(os.path.join(target, name[:-3] + ".mo"), "wb") as handle:
                     write_mo(handle, catalog, use_fuzzy=False)
 
