@@ -1,4 +1,5 @@
 """How host and instance facts read in tables: text first, colour only as a second cue."""
+from django.utils import formats
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
@@ -82,7 +83,8 @@ def _use(used, total, unit=""):
     if used is None or total is None:
         return format_html('<span title="{}">-</span>',
                            _("Not reported by Nova at this microversion"))
-    return "%s / %s%s" % (used, total, unit)
+    # Numbers in the page's locale (decimal mark), as Django's templates show them.
+    return "%s / %s%s" % (formats.number_format(used), formats.number_format(total), unit)
 
 
 def vcpu_use(host):

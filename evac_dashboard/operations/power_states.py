@@ -17,6 +17,7 @@ import threading
 import time
 
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from evac_dashboard import conf
@@ -119,11 +120,11 @@ def read(hosts, fresh=False, wait=None):
                 readings[host] = future.result()
             elif future.done():
                 LOG.error("Power state of %s: %s", host, type(future.exception()).__name__)
-                readings[host] = power.Reading(host, power.ERROR, "the dashboard could not "
-                                               "ask the BMC (see its log)")
+                readings[host] = power.Reading(host, power.ERROR, _("the dashboard could not "
+                                                                  "ask the BMC (see its log)"))
             else:
                 readings[host] = power.Reading(
-                    host, power.UNREACHABLE, "no answer within %.0f s" % wait,
+                    host, power.UNREACHABLE, _("no answer within %.0f s") % wait,
                     time.monotonic() - started)
     return readings
 
