@@ -59,7 +59,11 @@ def extracted(tmp_path_factory):
     if not (shutil.which("xgettext") and shutil.which("msgmerge")):
         pytest.fail("xgettext/msgmerge not found: install Debian's gettext (make system)")
     locale = tmp_path_factory.mktemp("locale")
+    before = {path: path.read_bytes() for path in catalogs.catalogs()}
     catalogs.extract(locale)
+    touched = [str(path.relative_to(ROOT)) for path, text in before.items()
+               if path.read_bytes() != text]
+    assert not touched, "the extraction into %s rewrote %s" % (locale, touched)
     return locale
 
 
