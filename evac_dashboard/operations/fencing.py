@@ -98,9 +98,8 @@ def _power_off_and_confirm(entry, report, timeout):
             else:
                 client.power_off()
                 report.add(power.POWER_OFF_STEP, SUCCEEDED,
-                           _("%(bmc)s accepted the power-off (it was %(state)s)")
-                           % {"bmc": entry.label(), "state": power.label(before)},
-                           time.monotonic() - started)
+                           _("the BMC accepted the power-off (it was %s)")
+                           % power.label(before), time.monotonic() - started)
         except bmc.BmcError as error:
             report.add(power.POWER_OFF_STEP, FAILED, error.message, time.monotonic() - started)
             return False, "power off failed: %s" % error.message
@@ -108,8 +107,7 @@ def _power_off_and_confirm(entry, report, timeout):
     finally:
         bmc.close(client)
     if reached:
-        report.add(power.CONFIRM_OFF_STEP, SUCCEEDED,
-                   _("Off, %.1f s after the power-off was sent") % seconds, seconds)
+        report.add(power.CONFIRM_OFF_STEP, SUCCEEDED, "", seconds)
         return True, "Off confirmed %.1f s after the power-off (%.1f s in all)" % (
             seconds, time.monotonic() - started)
     why = (_("the BMC did not report Off within %(timeout).0f s (last: %(last)s)")

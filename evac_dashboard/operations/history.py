@@ -6,6 +6,7 @@ Nothing here edits or deletes a record; the page only copies in from Nova what i
 from dataclasses import dataclass
 import logging
 
+from evac_dashboard.models import AuditRecord
 from evac_dashboard.operations import external_sync
 from evac_dashboard.store import audit
 from evac_dashboard.store import history
@@ -68,3 +69,20 @@ def detail(record_id):
 
 def retention_days():
     return history.retention_days()
+
+
+FENCES = (AuditRecord.FENCE, AuditRecord.FENCE_OVERRIDE)
+# What a fence does to Nova, and what undoes it after repair.
+AFTER_A_FENCE = FENCES + (AuditRecord.FORCE_DOWN, AuditRecord.DISABLE, AuditRecord.ENABLE,
+                          AuditRecord.UNSET_FORCE_DOWN, AuditRecord.POWER_ON)
+
+
+def last_fence(host, limit=12):
+    """The host's latest fence and the service changes recorded since, oldest first (the
+    host's page shows them: the steps outlive the messages, whoever fenced it); [] when
+    the host was never fenced from the dashboard."""
+    records = history.host_records(host, AFTER_A_FENCE, limit)
+    for index, record in enumerate(records):
+        if record.action in FENCES:
+            return list(reversed(records[:index + 1]))
+    return []

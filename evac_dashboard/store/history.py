@@ -47,6 +47,12 @@ def query(history_filter=None):
     return records.order_by("-created_at", "-id")
 
 
+def host_records(host, actions, limit):
+    """The newest ``limit`` records of ``actions`` on ``host``, newest first."""
+    return list(Record.objects.filter(source_host=host, action__in=actions)
+                .order_by("-created_at", "-id")[:limit])
+
+
 def page(history_filter=None, marker=None, prev_marker=None, size=20):
     """One page of records, newest first: ``(records, has_prev, has_more)``.
 

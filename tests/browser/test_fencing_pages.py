@@ -186,36 +186,44 @@ class FencingPagesBrowserTests(chromium.admin_test_case()):
         reason.send_keys("fenced: kernel hang")
         chromium.screenshot(self.selenium, "fence-modal")
 
+        servers = [factories.server("web-%d" % i, "cmp1") for i in range(4)]
+        for name, value in (("servers_on_host", servers), ("project_names", {})):
+            patcher = mock.patch.object(nova, name, return_value=value)
+            patcher.start()
+            self.addCleanup(patcher.stop)
         modal.find_element(By.CSS_SELECTOR, ".modal-footer [type='submit']").click()
-        # Done: back on the table, one message per step, at the step's level.
-        self._wait(lambda: len(self.selenium.execute_script(
-            "return document.querySelectorAll('#main_content .messages .alert');")) >= 4,
-            "the steps as messages")
-        # Horizon fades success messages after 3 s: keep them for the picture.
+        # Done: on the host's page (its instances to evacuate next), one message with
+        # every step in order, and the same steps kept on the page from the audit log.
+        self._wait(lambda: self.selenium.current_url.endswith("/admin/evac_hosts/cmp1/"),
+                   "the host's page")
+        section = WebDriverWait(self.selenium, WAIT).until(
+            EC.visibility_of_element_located((By.CSS_SELECTOR, ".evac-last-fence")))
+        # Horizon fades success messages after 3 s: keep the message for the picture.
         self.selenium.execute_script(
             "jQuery.fn.fadeOut = function () { return this; };"
             "jQuery('#main_content .messages .alert').stop(true, true)"
             ".css('opacity', 1).show();")
-        steps = self.selenium.execute_script(
+        alerts = self.selenium.execute_script(
             "return Array.prototype.map.call(document.querySelectorAll("
             "'#main_content .messages .alert'), function (a) {"
             " return [a.className, a.textContent.replace(/\\s+/g, ' ').trim()]; });")
-        texts = sorted(text for _cls, text in steps)  # Horizon prepends: newest first
-        wanted = ("1. Power off through the BMC: done", "2. BMC reports the host Off: done",
-                  "3. Force the compute service down: done")
-        for number, start in enumerate(wanted):
-            self.assertIn(start, texts[number], texts)
-        self.assertIn("4. ", texts[3], texts)
-        self.assertIn("fenced: kernel hang", texts[3], texts)
-        self.assertTrue(all("alert-success" in cls for cls, _text in steps), steps)
+        self.assertEqual(1, len(alerts), alerts)
+        self.assertIn("alert-success", alerts[0][0])
+        titles = ("Power off through the BMC: done", "BMC reports the host Off: done",
+                  "Force the compute service down: done", "fenced: kernel hang")
+        positions = [alerts[0][1].find(title) for title in titles]
+        self.assertTrue(min(positions) >= 0 and positions == sorted(positions), alerts)
+        kept = [li.text for li in section.find_elements(By.CSS_SELECTOR, "li")]
+        self.assertEqual(3, len(kept), kept)
+        for text, action in zip(kept, ("Fence (BMC power off)", "Force down",
+                                       "Disable service")):
+            self.assertTrue(text.startswith(action + ": Succeeded"), kept)
         self.assertEqual("Off", self.redfish.power_state("cmp1"))
         self.mock_force_down.assert_called_once()
         self.mock_set_status.assert_called_once()
-        # The outcome in the table: forced down, disabled with the reason, and Off.
-        row = self.selenium.find_element(By.ID, "compute_hosts__row__cmp1")
-        self.assertIn("Down (forced)", row.text)
-        self.assertIn("fenced: kernel hang", row.text)
-        self._wait_for_power({"cmp1": "Off"})
+        facts = self.selenium.find_element(By.CSS_SELECTOR, ".evac-host-facts").text
+        self.assertIn("Down (forced)", facts)
+        self.assertIn("fenced: kernel hang", facts)
         self.assertEqual(["fence", "force_down", "disable"],
                          [r.action for r in models.AuditRecord.objects.order_by("id")])
         chromium.screenshot(self.selenium, "fence-steps")

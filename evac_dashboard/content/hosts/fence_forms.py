@@ -24,12 +24,6 @@ OUTCOME_WORDS = {power.SUCCEEDED: _("done"), power.FAILED: _("FAILED"),
                  power.SKIPPED: _("not needed")}
 
 
-def step_line(number, step):
-    return "%d. %s: %s (%.1f s)%s" % (
-        number, step.title, OUTCOME_WORDS.get(step.outcome, step.outcome), step.seconds,
-        " — %s" % step.detail if step.detail else "")
-
-
 def steps_html(report):
     return format_html('<ol class="evac-fence-steps">{}</ol>', format_html_join(
         "", '<li class="evac-step-{}"><strong>{}</strong>: {} ({} s){}</li>',
@@ -39,15 +33,11 @@ def steps_html(report):
 
 
 def announce(request, report):
-    """One message per step, at the step's level."""
-    for number, step in enumerate(report.steps, 1):
-        line = step_line(number, step)
-        if step.outcome == power.FAILED:
-            messages.error(request, line)
-        elif step.outcome == power.SKIPPED:
-            messages.info(request, line)
-        else:
-            messages.success(request, line)
+    """One message holding every step (not one toast per step covering the table), at the
+    level of the worst step; the host's page keeps the steps from the audit log."""
+    outcomes = {step.outcome for step in report.steps}
+    level = (messages.error if power.FAILED in outcomes else messages.success)
+    level(request, format_html("{}{}", _("Fencing %s") % report.host, steps_html(report)))
 
 
 class FenceForm(forms.SelfHandlingForm):

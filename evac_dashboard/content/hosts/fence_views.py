@@ -24,6 +24,7 @@ class BmcHostView(host_views.HostServiceView):
     """A host service modal that needs the host's BMC entry (shown without secrets)."""
 
     template_name = FENCE_TEMPLATE
+    submit_class = "btn-danger"  # powering off cannot be taken back
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -33,6 +34,7 @@ class BmcHostView(host_views.HostServiceView):
         context["bmc_problem"] = (bmc_inventory.problem()
                                   or bmc_inventory.host_problem(self.kwargs["host"]))
         context["fence_timeout"] = int(conf.bmc_fence_timeout())
+        context["submit_class"] = self.submit_class
         return context
 
 
@@ -50,6 +52,10 @@ class FenceView(BmcHostView):
           "Only then, and only if you know the host is powered off or isolated, type its name "
           "to force it down anyway (recorded as your confirmation)."),
     )
+
+    def get_success_url(self):
+        """The host's page: its instances to evacuate next, and the fence's steps."""
+        return reverse("horizon:admin:evac_hosts:detail", args=[self.kwargs["host"]])
 
 
 class FenceAndEvacuateView(BmcHostView):
@@ -125,6 +131,7 @@ class FenceAndEvacuateView(BmcHostView):
 
 
 class PowerOnView(BmcHostView):
+    submit_class = "btn-primary"
     form_class = fence_forms.PowerOnForm
     url_name = "power_on"
     modal_id = "evac_power_on_modal"

@@ -253,6 +253,31 @@ class EvacuateInstance(tables.LinkAction):
                 and instance.status in ("ACTIVE", "SHUTOFF", "ERROR"))
 
 
+class EvacuateThisHost(tables.LinkAction):
+    """On the host's page (where a fence lands): the next step, for every instance."""
+
+    name = "evacuate_host"
+    verbose_name = _("Evacuate Host")
+    classes = ("ajax-modal", "btn-primary")
+    policy_rules = (("compute", "os_compute_api:os-evacuate"),)
+
+    def get_link_url(self, datum=None):
+        return host_url("evacuate_host", self.table.source_host.host) or "#"
+
+    def allowed(self, request, datum=None):
+        source = getattr(self.table, "source_host", None)
+        return source is not None and source.is_evacuable and bool(self.table.data)
+
+
+class EvacuateThisHostWizard(EvacuateThisHost):
+    name = "wizard"
+    verbose_name = _("Evacuate host (wizard)…")
+    classes = ()
+
+    def get_link_url(self, datum=None):
+        return host_url("wizard", self.table.source_host.host) or "#"
+
+
 class HostInstancesTable(tables.DataTable):
     """``show_source_host`` hides the actions column when the host is up: nothing to do there."""
 
@@ -268,7 +293,7 @@ class HostInstancesTable(tables.DataTable):
     class Meta:
         name = "host_instances"
         verbose_name = _("Instances")
-        table_actions = (HostFilterAction,)
+        table_actions = (HostFilterAction, EvacuateThisHostWizard, EvacuateThisHost)
         row_actions = (EvacuateInstance,)
         multi_select = False
 

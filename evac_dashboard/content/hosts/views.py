@@ -11,6 +11,7 @@ from horizon import tables
 from evac_dashboard import conf
 from evac_dashboard.operations import bmc_inventory
 from evac_dashboard.operations import cloud_reads as cloud
+from evac_dashboard.operations import history
 from evac_dashboard.operations import power_states
 from evac_dashboard.content import database
 from evac_dashboard.content import modals
@@ -95,7 +96,17 @@ class DetailView(table_actions.GuardedTableMixin, tables.DataTableView):
         instances = context["table"].data
         context["host"] = host
         context["local_disk_count"] = sum(1 for row in instances if row.root_disk == "local")
+        context["fence_records"] = self._last_fence(host.host)
         return context
+
+    def _last_fence(self, host):
+        if not conf.database_configured():
+            return []
+        try:
+            return history.last_fence(host)
+        except Exception:  # the host's page stands without its audit log
+            exceptions.handle(self.request, _("Unable to read the audit log of %s.") % host)
+            return []
 
 
 class HostServiceView(modals.PlainModalMixin, forms.ModalFormView):

@@ -130,7 +130,8 @@ class BmcViewTests(test.BaseAdminViewTests):
         res = self.client.post(url("fence"), {"host": "cmp1", "disable": "on",
                                              "reason": "fenced: PSU", "override_host": ""})
         self.assertNoFormErrors(res)
-        self.assertRedirectsNoFollow(res, INDEX_URL)
+        # The host's page next: its instances to evacuate, and the steps that stay there.
+        self.assertRedirectsNoFollow(res, url("detail"))
         self.assertEqual(self.redfish.power_state("cmp1"), "Off")
         self.mock_force_down.assert_called_once()
         self.assertIs(self.mock_force_down.call_args[0][2], True)
@@ -138,10 +139,15 @@ class BmcViewTests(test.BaseAdminViewTests):
         self.assertEqual(
             [r.action for r in models.AuditRecord.objects.order_by("id")],
             ["fence", "force_down", "disable"])
+        # One message listing the steps in order, not a toast per step over the table.
         texts = [str(m) for m in res.wsgi_request._messages]
-        self.assertTrue(texts[0].startswith("1. Power off through the BMC: done"), texts)
-        self.assertTrue(texts[1].startswith("2. BMC reports the host Off: done"), texts)
-        self.assertTrue(texts[2].startswith("3. Force the compute service down: done"), texts)
+        self.assertEqual(1, len(texts), texts)
+        titles = ["Power off through the BMC", "BMC reports the host Off",
+                  "Force the compute service down", "Disable the compute service"]
+        positions = [texts[0].find(title) for title in titles]
+        self.assertTrue(all(p >= 0 for p in positions) and positions == sorted(positions),
+                        texts[0])
+        self.assertNotIn(self.redfish.address, texts[0])  # the modal showed the BMC already
 
     def test_fence_that_cannot_confirm_off_stays_in_the_modal_and_touches_no_nova(self):
         res = self.client.post(url("fence", "cmp3"), {"host": "cmp3", "reason": "",

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from openstack_dashboard.test import helpers as test
 
+from evac_dashboard import models
 from evac_dashboard.api import nova
 from tests.unit import factories
 
@@ -175,10 +176,15 @@ class HostDetailTests(test.BaseAdminViewTests):
         html = self.client.get(detail_url("compute1")).content.decode()
         self.assertNotIn("actions_column", html)
         self.assertNotIn(">Actions<", html)
+        self.assertNotIn(reverse("horizon:admin:evac_hosts:wizard", args=["compute1"]), html)
         self.mock_service_get.return_value = factories.service("compute1", state="down")
         html = self.client.get(detail_url("compute1")).content.decode()
         self.assertIn("actions_column", html)
         self.assertIn("__action_evacuate", html)
+        # The whole host from its page too (a fence lands there): modal and wizard.
+        self.assertIn(reverse("horizon:admin:evac_hosts:evacuate_host", args=["compute1"]),
+                      html)
+        self.assertIn(reverse("horizon:admin:evac_hosts:wizard", args=["compute1"]), html)
 
     @test.create_mocks({nova: ["service_get", "servers_on_host", "project_names"]})
     def test_detail_says_record_updated_not_heartbeat(self):
@@ -189,6 +195,36 @@ class HostDetailTests(test.BaseAdminViewTests):
         res = self.client.get(detail_url("compute1"))
         self.assertNotContains(res, "Last heartbeat")
         self.assertContains(res, "not necessarily a heartbeat")
+
+    @test.create_mocks({nova: ["service_get", "servers_on_host", "project_names"]})
+    def test_the_last_fence_stays_on_the_host_page(self):
+        self.mock_service_get.return_value = factories.service(
+            "compute1", state="down", forced_down=True, status="disabled")
+        self.mock_servers_on_host.return_value = []
+        self.mock_project_names.return_value = {}
+        res = self.client.get(detail_url("compute1"))
+        self.assertNotContains(res, "evac-last-fence")  # never fenced: nothing to show
+        record = models.AuditRecord.objects.create
+        record(action="fence", outcome="failed", source_host="compute1", user_name="old")
+        record(action="fence", outcome="succeeded", source_host="compute2", user_name="x")
+        fence = record(action="fence", outcome="succeeded", source_host="compute1",
+                       user_name="alice", detail="Off confirmed <script>x</script>")
+        record(action="force_down", outcome="succeeded", source_host="compute1",
+               user_name="alice")
+        record(action="evacuate_host", outcome="sent", source_host="compute1",
+               user_name="alice")
+        record(action="disable", outcome="failed", source_host="compute1", user_name="bob")
+        html = self.client.get(detail_url("compute1")).content.decode()
+        section = html[html.index('class="evac-last-fence"'):html.index("</section>")]
+        steps = re.findall(r'<li class="evac-step-(\w+)">\s*<a href="[^"]+/(\d+)/">([^<]+)</a>',
+                           section)
+        self.assertEqual([("succeeded", str(fence.pk), "Fence (BMC power off)"),
+                          ("succeeded", str(fence.pk + 1), "Force down"),
+                          ("failed", str(fence.pk + 3), "Disable service")], steps)
+        self.assertIn("by alice", section)
+        self.assertIn("by bob", section)
+        self.assertNotIn("<script>", section)
+        self.assertNotIn("old", section)
 
     @test.create_mocks({nova: ["service_get", "servers_on_host", "project_names"]})
     def test_unknown_host_redirects_with_message(self):
