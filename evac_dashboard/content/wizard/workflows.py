@@ -68,6 +68,7 @@ class HostAction(workflows.Action):
         return super().get_help_text({
             "facts": facts, "bmc": self.bmc and self.bmc.label(),
             "fenceable": "fence_with_bmc" in self.fields,
+            "fence_settles": FENCE_SETTLES,
             "force_down_url": reverse("horizon:admin:evac_hosts:force_down",
                                       args=[facts.host])})
 

@@ -4,6 +4,7 @@ has a BMC entry is fenced when Start is pressed, before anything is sent.
 Nova and Placement are mocked at the API layer; the BMC is sushy-tools' Redfish emulator
 over real HTTP."""
 import os
+import re
 import tempfile
 from unittest import mock
 
@@ -70,6 +71,12 @@ class WizardFenceTests(WizardCase):
         self.assertIn('name="fence_with_bmc"', html)
         self.assertIn("cmp1 has a BMC (Redfish", html)
         self.assertNotIn(fake_bmc.PASSWORD, html)
+        # Nova's "still up" is shown as what the ticked fence settles, not as a blocker.
+        settled = re.findall(r'<p class="evac-alert ([\w -]+)">([^<]*still sees nova-compute)',
+                             html)
+        self.assertEqual(1, len(settled), settled)
+        self.assertIn("evac-settled-by-fence", settled[0][0])
+        self.assertIn("takes care of this", html)
 
     @mock.patch.object(submission, "start")
     def test_start_fences_first_then_sends(self, start):
