@@ -16,6 +16,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "evac_dashboard" / "locale"
@@ -66,6 +67,11 @@ def fix_header(path):
         "Content-Type": "text/plain; charset=UTF-8",
         "Plural-Forms": PLURAL_FORMS.get(lang, "nplurals=2; plural=(n != 1);"),
     }
+    # Filled once (a later run keeps what is there), so msgfmt --check has nothing to say.
+    for name, value in (("Last-Translator", "evac-dashboard developers"),
+                        ("PO-Revision-Date", time.strftime("%Y-%m-%d %H:%M+0000", time.gmtime()))):
+        if re.search(r'^"%s: (FULL NAME|YEAR-MO-DA)' % name, head, flags=re.M):
+            fields[name] = value
     for name, value in fields.items():
         line = '"%s: %s\\n"' % (name, value)
         head, count = re.subn(r'^"%s:.*"$' % re.escape(name), lambda _m: line, head, flags=re.M)
