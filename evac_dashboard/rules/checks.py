@@ -108,7 +108,7 @@ def check_target_host(target_host, source_host, services):
                         _("The target host %(host)s is %(problems)s: the scheduler would reject "
                           "it, and a forced evacuation to it would get stuck. Choose another "
                           "host or let the scheduler choose.")
-                        % {"host": target_host, "problems": " and ".join(problems)}, ids, ids)]
+                        % {"host": target_host, "problems": svc.joined(problems)}, ids, ids)]
     return []
 
 
@@ -130,8 +130,9 @@ def check_targets_available(services, source_host):
                      "its servers: every evacuation would fail with \"No valid host was "
                      "found\". Add or repair a compute host first.") % source_host)
     else:
-        why = "; ".join("%s is %s" % (s.get("host"), " and ".join(svc.target_problems(s)))
-                        for s in others)
+        why = "; ".join(_("%(host)s is %(problems)s") % {
+            "host": s.get("host"), "problems": svc.joined(svc.target_problems(s))}
+            for s in others)
         message = (_("No other compute host can take the servers of %(host)s (%(why)s). Nova "
                      "would fail every evacuation with \"No valid host was found\" and leave "
                      "the servers in ERROR on the failed host. Enable a host, or bring one back "

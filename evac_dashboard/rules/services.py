@@ -26,6 +26,15 @@ def is_enabled(service):
     return service.get("status") == "enabled"
 
 
+def joined(problems):
+    """``a``, or ``a and b``, as one translatable sentence (a list is never glued in English)."""
+    problems = list(problems)
+    if len(problems) < 2:
+        return "".join(problems)
+    return _("%(first)s and %(second)s") % {"first": joined(problems[:-1]),
+                                           "second": problems[-1]}
+
+
 def target_problems(service):
     """Why this service cannot take evacuated servers; empty when it can.
 
@@ -36,12 +45,12 @@ def target_problems(service):
     if is_forced_down(service):
         problems.append(_("forced down"))
     elif service.get("state") != "up":
-        problems.append("down")
+        problems.append(_("down"))
     if service.get("status") == "UNKNOWN":
         problems.append(_("in an unreachable cell"))
     elif not is_enabled(service):
         reason = service.get("disabled_reason")
-        problems.append("disabled (%s)" % reason if reason else "disabled")
+        problems.append(_("disabled (%s)") % reason if reason else _("disabled"))
     return problems
 
 

@@ -183,3 +183,20 @@ def test_rules_translate_through_the_installed_translator(monkeypatch):
     assert advice.title == "<<The failed host still looks up to Nova>>"
     assert advice.advice.startswith("<<Nova still sees nova-compute on cmp1 as up")
     assert "{host}" not in advice.advice
+
+
+def test_a_target_hosts_problems_are_one_translated_sentence(monkeypatch):
+    """'down and disabled (maintenance)': each word and the 'and' through the catalog,
+    never English glued into a translated sentence."""
+    from evac_dashboard.rules import checks, i18n
+    from tests.unit import factories
+
+    monkeypatch.setattr(i18n, "_translator", lambda text: "<<%s>>" % text)
+    services = [factories.service("cmp1", state="down"),
+                factories.service("cmp2", state="down", status="disabled",
+                                  reason="maintenance")]
+    joined = "<<<<down>> and <<disabled (maintenance)>>>>"
+    [finding] = checks.check_target_host("cmp2", "cmp1", services)
+    assert "<<The target host cmp2 is %s: " % joined in finding.message
+    [finding] = checks.check_targets_available(services, "cmp1")
+    assert "(<<cmp2 is %s>>)" % joined in finding.message
