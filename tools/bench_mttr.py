@@ -349,6 +349,11 @@ def run_panel(ctx, servers):
            "answered %.2f s after it (batch %s)" % (got, posted, batch_id))
     result = wait_recovered(ctx, [s["id"] for s in servers], t0, t0_wall)
     result.update(fence_times(audit_records(ctx.args.source, t0_wall), t0_wall))
+    from evac_dashboard.localcloud import bmc
+
+    result["bmc_after"] = bmc.power_state(ctx.lc, ctx.args.source)  # Off: it was fenced
+    if result["bmc_after"] != "Off":
+        result["error"] = "the BMC reports %s after the fence" % result["bmc_after"]
     facts = be.batch_facts(batch_id, t0_wall)
     result.update(acted=got, posted=posted, batch=batch_id, submitted=facts.get("submitted"),
                   items=facts.get("items"))
@@ -545,9 +550,13 @@ def _main(args):
                    "servers": len(servers), "load": load, "prepare": prep}
             try:
                 row.update(RUNNERS[method](ctx, servers))
-            except be.BenchError as error:  # the other runs still count
-                row.update(error=str(error), mttr=None, failed=[])
-                be.say("    run failed: %s" % error)
+            except Exception as error:  # noqa: BLE001 - the other runs still count
+                import traceback
+
+                be.detail(traceback.format_exc())
+                row.update(error="%s: %s" % (type(error).__name__, error), mttr=None,
+                           failed=[])
+                be.say("    run failed: %s" % row["error"])
             row["failed_count"] = len(row.get("failed") or [])
             rows.append(row)
             be.say("    " + header_text())
