@@ -9,11 +9,11 @@ class EvacDashboardConfig(AppConfig):
 
     def ready(self):
         # The rules' texts (advice, checks, stages) are translated in the request's language.
-        from django.utils.translation import gettext
+        from django.utils.translation import gettext, ngettext
 
         from evac_dashboard.rules import i18n
 
-        i18n.set_translator(gettext)
+        i18n.set_translator(gettext, ngettext)
         # A process that serves requests looks for orphaned batches every few seconds
         # (operations.takeover); management commands (migrate, compress) never do.
         from evac_dashboard.operations import takeover

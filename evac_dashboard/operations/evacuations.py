@@ -11,6 +11,7 @@ import logging
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from evac_dashboard.operations import host_facts
 from evac_dashboard.operations import recording
@@ -237,9 +238,12 @@ def _settle_lost_answers(credentials, batch, item_ids):
         return ""
     seconds = max(0, int(max((lost_answers.deadline(item) - timezone.now()).total_seconds()
                              for item in waiting)))
-    return _("Nothing was sent for %(n)d instance(s) whose answer was lost: Nova does not "
-             "show yet whether it acted on them (%(why)s). Try again in %(s)d s; they are "
-             "never sent twice.") % {"n": len(waiting), "why": findings[waiting[0].pk].reason,
+    return ngettext(
+        "Nothing was sent for %(n)d instance whose answer was lost: Nova does not show yet "
+        "whether it acted on it (%(why)s). Try again in %(s)d s; it is never sent twice.",
+        "Nothing was sent for %(n)d instances whose answer was lost: Nova does not show yet "
+        "whether it acted on them (%(why)s). Try again in %(s)d s; they are never sent twice.",
+        len(waiting)) % {"n": len(waiting), "why": findings[waiting[0].pk].reason,
                                      "s": max(seconds, 1)}
 
 

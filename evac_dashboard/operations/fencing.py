@@ -20,6 +20,7 @@ import logging
 import time
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from evac_dashboard import conf
 from evac_dashboard.api import bmc
@@ -255,6 +256,7 @@ def fence_and_evacuate(request, evacuation, disable=True, reason=None, override=
                       "start: %s") % detail)
         return report, None
     report.add(power.EVACUATE_STEP, SUCCEEDED,
-               _("%d instance(s) are being evacuated") % len(evacuation.servers),
+               ngettext("%d instance is being evacuated", "%d instances are being evacuated",
+                        len(evacuation.servers)) % len(evacuation.servers),
                time.monotonic() - started)
     return report, batch

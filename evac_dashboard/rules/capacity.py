@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 from evac_dashboard.rules.i18n import gettext as _
+from evac_dashboard.rules.i18n import ngettext
 from evac_dashboard.rules.i18n import gettext_noop
 from evac_dashboard.rules import priority as prio
 from evac_dashboard.rules import servers as srv
@@ -275,7 +276,8 @@ class HostUse:
         parts = [_("%(unit)s free %(before)d -> %(after)d") % {
             "unit": _(_UNITS.get(rc, rc)), "before": self.free_before[rc],
             "after": self.free_after[rc]} for rc in sorted(self.free_before)]
-        return _("%(host)s: takes %(count)d server(s); %(use)s") % {
+        return ngettext("%(host)s: takes %(count)d server; %(use)s",
+                        "%(host)s: takes %(count)d servers; %(use)s", len(self.servers)) % {
             "host": self.name, "count": len(self.servers), "use": ", ".join(parts)}
 
 

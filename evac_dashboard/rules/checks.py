@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from evac_dashboard.rules import servers as srv
 from evac_dashboard.rules import services as svc
 from evac_dashboard.rules.i18n import gettext as _
+from evac_dashboard.rules.i18n import ngettext
 
 ERROR = "error"
 WARNING = "warning"
@@ -199,12 +200,16 @@ def check_root_disks(servers):
     if not local:
         return []
     kept = len(servers) - len(local)
-    message = (_("%(count)d server(s) boot from a local disk: %(servers)s. Unless the instance "
-                 "storage is shared "
-                 "with the target host, Nova rebuilds them from their image and the data on "
-                 "that disk is lost.") % {"count": len(local), "servers": _names(local)})
+    message = (ngettext(
+        "%(count)d server boots from a local disk: %(servers)s. Unless the instance storage "
+        "is shared with the target host, Nova rebuilds it from its image and the data on "
+        "that disk is lost.",
+        "%(count)d servers boot from a local disk: %(servers)s. Unless the instance storage "
+        "is shared with the target host, Nova rebuilds them from their image and the data on "
+        "that disk is lost.", len(local)) % {"count": len(local), "servers": _names(local)})
     if kept:
-        message += _(" %d server(s) boot from a volume and keep their data.") % kept
+        message += ngettext(" %d server boots from a volume and keeps its data.",
+                            " %d servers boot from a volume and keep their data.", kept) % kept
     return [_for_servers(WARNING, "local_root_disk", message, local)]
 
 

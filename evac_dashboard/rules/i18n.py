@@ -9,12 +9,15 @@ Rules translate a marked table entry where they use it: ``_(RULE.title)``.
 """
 
 _translator = None
+_plural_translator = None
 
 
-def set_translator(function):
-    """Install ``function(message) -> str`` (Django's gettext), or None for English."""
-    global _translator
+def set_translator(function, plural=None):
+    """Install ``function(message) -> str`` (Django's gettext) and ``plural(singular,
+    plural, n) -> str`` (Django's ngettext), or None for English."""
+    global _translator, _plural_translator
     _translator = function
+    _plural_translator = plural
 
 
 def gettext_noop(message):
@@ -23,3 +26,10 @@ def gettext_noop(message):
 
 def gettext(message):
     return message if _translator is None or not message else _translator(message)
+
+
+def ngettext(singular, plural, number):
+    """The form for ``number`` in the request's language (English: one and other)."""
+    if _plural_translator is None:
+        return singular if number == 1 else plural
+    return _plural_translator(singular, plural, number)

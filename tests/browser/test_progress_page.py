@@ -243,7 +243,7 @@ class ProgressPageBrowserTests(chromium.admin_test_case()):
         self._open(batch)
         form = self.selenium.find_element(By.CSS_SELECTOR, ".evac-action-resume")
         self.assertTrue(form.is_displayed())
-        self.assertIn("4 instance(s) were not confirmed as sent", form.text)
+        self.assertIn("4 instances were not confirmed as sent", form.text)
         full_screenshot(self.selenium, "progress-resume-offer")
         form.find_element(By.CSS_SELECTOR, "button").click()
         self._wait(lambda: self._count("rebuilding") == 4, "resumed")

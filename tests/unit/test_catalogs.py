@@ -178,6 +178,7 @@ def test_rules_translate_through_the_installed_translator(monkeypatch):
     from evac_dashboard.rules import errors, i18n
 
     assert i18n._translator is translation.gettext
+    assert i18n._plural_translator is translation.ngettext  # plurals in the catalog's forms
     monkeypatch.setattr(i18n, "_translator", lambda text: "<<%s>>" % text)
     advice = errors.advise(400, "Compute service of cmp1 is still in use.")
     assert advice.title == "<<The failed host still looks up to Nova>>"

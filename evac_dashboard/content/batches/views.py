@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.utils.decorators import method_decorator
 from django.views import generic
 from django.views.decorators.gzip import gzip_page
@@ -259,13 +260,15 @@ class ActionView(generic.View):
 class RetryView(ActionView):
     def act(self, request, batch, item_ids, password):
         count = evacuations.retry(request, batch, item_ids, password)
-        return _("Sent again: %d instance(s), each as a new attempt.") % count
+        return ngettext("Sent again: %d instance, as a new attempt.",
+                        "Sent again: %d instances, each as a new attempt.", count) % count
 
 
 class CancelView(ActionView):
     def act(self, request, batch, item_ids, password):
         count = evacuations.cancel(request, batch, item_ids)
-        return _("Cancelled %d instance(s) that were still waiting.") % count
+        return ngettext("Cancelled %d instance that was still waiting.",
+                        "Cancelled %d instances that were still waiting.", count) % count
 
 
 class ResumeView(ActionView):

@@ -7,6 +7,7 @@ has to keep a secret on the server between pages.
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from horizon import forms
 from horizon import workflows
@@ -180,7 +181,9 @@ class TargetsAction(workflows.Action):
         plan = self.facts.plan(selected, data.get("mode"), data.get("target_host"))
         if not plan.all_fit and self.facts.capacity_hosts and not data.get("accept_shortfall"):
             raise forms.ValidationError(
-                [_("The capacity estimate says %d instance(s) do not fit:") % len(plan.unplaced)]
+                [ngettext("The capacity estimate says %d instance does not fit:",
+                          "The capacity estimate says %d instances do not fit:",
+                          len(plan.unplaced)) % len(plan.unplaced)]
                 + [a.explain() for a in plan.unplaced[:10]])
         data["plan_targets"] = ({a.need.id: a.host for a in plan.assignments if a.fits}
                                 if data.get("mode") == wizard_facts.PLAN else None)

@@ -127,7 +127,7 @@ def test_host_totals_before_and_after():
     assert use.free_before == {"VCPU": 16, "MEMORY_MB": 7168, "DISK_GB": 100}
     assert use.free_after == {"VCPU": 12, "MEMORY_MB": 3072, "DISK_GB": 60}
     assert use.servers == ["a"]
-    assert use.explain() == ("cmp2: takes 1 server(s); GiB disk free 100 -> 60, "
+    assert use.explain() == ("cmp2: takes 1 server; GiB disk free 100 -> 60, "
                              "MiB RAM free 7168 -> 3072, vCPU free 16 -> 12")
 
 
@@ -175,7 +175,7 @@ def test_pinned_to_excluded_or_unknown_host():
 def test_plan_explains_itself():
     hosts = [host("cmp1"), host("cmp2", ram=2048)]
     lines = plan([need("a"), need("b")], hosts, source_host="cmp1").explain()
-    assert lines[0].startswith("cmp2: takes 1 server(s)")
+    assert lines[0].startswith("cmp2: takes 1 server;")
     assert "cmp1: not a target (the failed host)" in lines
     assert "b does not fit: cmp2: needs 2048 MiB RAM, 0 free" in lines
 

@@ -176,8 +176,9 @@ def test_local_root_disks_warn_about_data_loss():
     [finding] = checks.check_root_disks(servers)
     assert (finding.level, finding.code, finding.items) == ("warning", "local_root_disk",
                                                             ("local",))
-    assert "rebuilds them from their image" in finding.message
-    assert "2 server(s) boot from a volume" in finding.message
+    assert "1 server boots from a local disk" in finding.message  # a plural form each
+    assert "rebuilds it from its image" in finding.message
+    assert "2 servers boot from a volume" in finding.message
 
 
 def test_only_volume_backed_servers_need_no_warning():

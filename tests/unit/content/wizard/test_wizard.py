@@ -131,7 +131,7 @@ class WizardTests(WizardCase):
     @mock.patch.object(submission, "start")
     def test_one_host_that_cannot_take_everything_needs_acknowledgement(self, start):
         res = self.final_post(mode="host", target_host="cmp2")
-        self.assertContains(res, "do not fit")
+        self.assertContains(res, "The capacity estimate says 1 instance does not fit")
         self.assertFalse(models.EvacuationBatch.objects.exists())
         self.final_post(mode="host", target_host="cmp2", accept_shortfall="on")
         self.assertEqual("cmp2", models.EvacuationBatch.objects.get().target_host)
