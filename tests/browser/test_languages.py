@@ -18,8 +18,10 @@ with its own English tests left out) and screenshots every page as
   name, the page's title, ...).
 
 Every page is screenshot before it is checked, and a scene reports all its pages' problems
-at once.
+at once. Buttons, labels and headings whose translated text overflows its box are listed (not
+asserted) in .artifacts/screenshots/<lang>-<page>.overflow.txt beside the screenshot.
 """
+import os
 from unittest import mock
 
 from django.conf import settings
@@ -117,6 +119,14 @@ class LanguageScene:
         if english:
             self.problems.append("%s: English of the plugin left:\n    %s"
                                  % (name, "\n    ".join(english)))
+        wide = self.overflowing()
+        listing = os.path.join(chromium.ARTIFACTS, "screenshots",
+                               "%s-%s.overflow.txt" % (self.LANG, name))
+        if wide:
+            with open(listing, "w", encoding="utf-8") as out:
+                out.write("\n".join(wide) + "\n")
+        elif os.path.exists(listing):
+            os.remove(listing)
         seen = scenes.normal(text)
         for msgid in ("Evacuation",) + tuple(expect):   # the panel group name on every page
             parts = scenes.translated(msgid, self.LANG)
@@ -125,6 +135,23 @@ class LanguageScene:
                                      % (name, self.LANG, msgid))
             elif not all(scenes.normal(p) in seen for p in parts):
                 self.problems.append("%s: %r is not shown as %r" % (name, msgid, parts))
+
+    def overflowing(self):
+        """Buttons, labels, headings and menu entries whose text is wider than their box (a
+        longer translation): not asserted, listed for whoever looks at the screenshots."""
+        return self.selenium.execute_script("""
+            var out = [];
+            document.querySelectorAll('button, .btn, th, label, .nav a, .breadcrumb li,'
+                                      + ' .page-header h1, .modal-title').forEach(
+                function (e) {
+                    if (!e.offsetParent || !e.clientWidth) { return; }
+                    if (e.scrollWidth > e.clientWidth + 1) {
+                        out.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' "'
+                                 + e.innerText.trim().slice(0, 80) + '" '
+                                 + e.scrollWidth + '>' + e.clientWidth);
+                    }
+                });
+            return out;""")
 
     def assert_no_problems(self):
         self.assertFalse(self.problems, "\n".join(self.problems))
