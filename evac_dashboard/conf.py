@@ -28,6 +28,7 @@ DEFAULT_SERVICE_DOWN_TIME = services.DEFAULT_SERVICE_DOWN_TIME  # Nova's own def
 DEFAULT_POLL_SECONDS = 3
 DEFAULT_MAX_POLL_SECONDS = 30
 DEFAULT_PROGRESS_CACHE_SECONDS = 2
+DEFAULT_PROJECT_NAMES_SECONDS = 60
 DEFAULT_SUBMITTING_SERVERS_SECONDS = 10
 DEFAULT_CHANGES_OVERLAP_SECONDS = int(server_changes.DEFAULT_OVERLAP.total_seconds())
 DEFAULT_FULL_READ_SECONDS = server_changes.DEFAULT_FULL_READ_SECONDS
@@ -122,6 +123,12 @@ def max_poll_seconds():
     """The longest wait after polls that changed nothing (EVAC_PROGRESS_MAX_POLL_SECONDS)."""
     return max(poll_seconds(), _number("EVAC_PROGRESS_MAX_POLL_SECONDS",
                                        DEFAULT_MAX_POLL_SECONDS, int))
+
+
+def project_names_seconds():
+    """How long a user's project names are reused (EVAC_PROJECT_NAMES_SECONDS; 0: read every
+    time): a name is a nicety, a Keystone project list per progress poll is not."""
+    return _number("EVAC_PROJECT_NAMES_SECONDS", DEFAULT_PROJECT_NAMES_SECONDS)
 
 
 def progress_cache_seconds():

@@ -31,6 +31,8 @@ if os.environ.get("EVAC_TEST_DATABASE") == "mysql":
 
 # The plugin's own settings, pinned so tests do not depend on defaults changing.
 EVAC_VERSION_CACHE_SECONDS = 300
+# Each test reads the project names it mocks (the reuse has its own test).
+EVAC_PROJECT_NAMES_SECONDS = 0
 # No periodic takeover thread in unit tests (tests call operations.takeover directly).
 EVAC_TAKEOVER_CHECK_SECONDS = 0
 

@@ -264,6 +264,43 @@ def machine_busy_seconds():
     return busy / os.sysconf("SC_CLK_TCK")
 
 
+SERVICE_PATTERNS = (("keystone", r"lc-keystone"), ("placement", r"lc-placement"),
+                    ("nova-api", r"lc-nova-api|nova-api"), ("conductor", r"nova-conductor"),
+                    ("scheduler", r"nova-scheduler"), ("compute", r"nova-compute"),
+                    ("glance", r"glance"), ("neutron", r"neutron|lc_neutron"),
+                    ("dashboard", r"manage\.py runserver|apache2|mod_wsgi"),
+                    ("mariadb", r"mariadbd|mysqld"), ("rabbitmq", r"beam\.smp|rabbit"),
+                    ("bench", r"bench_evacuate|bench_mttr"))
+
+
+def cpu_by_service():
+    """CPU-seconds so far of every running process, summed by what it is (the cloud's
+    services, the dashboard, the bench): a run's difference says where its CPU went."""
+    totals = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                command = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
+            with open("/proc/%s/stat" % entry, encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = next((label for label, pattern in SERVICE_PATTERNS
+                     if re.search(pattern, command)), "other")
+        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return totals
+
+
+def cpu_difference(before, after):
+    """{service: CPU-seconds spent between two cpu_by_service() readings}, largest first."""
+    spent = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
+    return dict(sorted(((k, round(v, 2)) for k, v in spent.items() if v >= 0.05),
+                       key=lambda kv: -kv[1]))
+
+
 def find_runserver_pid(base_url):
     """The PID of the runserver serving ``base_url`` (read-only scan of /proc)."""
     wanted = ("127.0.0.1:%d" % parse.urlparse(base_url).port).encode()
@@ -596,6 +633,7 @@ def run_panel(ctx, servers, observer_kind=None):
     pid = ctx.dashboard.pid
     cpu0 = process_cpu_seconds(pid) if pid else None
     busy0 = machine_busy_seconds()
+    services0 = cpu_by_service()
     if counter:
         counter.start()
     request_s, batch_id, t0, t0_wall = ctx.dashboard.submit(web, ctx.args.source, form, url)
@@ -611,6 +649,9 @@ def run_panel(ctx, servers, observer_kind=None):
             observer.stop()
     caller_cpu = (process_cpu_seconds(pid) - cpu0) if pid else None
     result["machine_cpu"] = machine_busy_seconds() - busy0
+    result["cpu_by_service"] = cpu_difference(services0, cpu_by_service())
+    say("    CPU-seconds by process: %s" % ", ".join(
+        "%s %.2f" % kv for kv in result["cpu_by_service"].items()))
     if observer:
         calls, kinds = counter.count()
         result.update(observer_gets=observer.requests, observer_failed=observer.failures,
@@ -1097,6 +1138,13 @@ def report_observers(rows):
             say("  %-24s       machine CPU-seconds: %s (unwatched %s)" % ("", ", ".join(
                 fmt(r.get("machine_cpu")) for r in group), ", ".join(
                 fmt(r.get("machine_cpu")) for r in base)))
+        names = sorted({n for r in base + group for n in r.get("cpu_by_service", {})})
+        if names:
+            say("  %-24s       CPU-s by process, median watched / unwatched: %s" % ("", ", ".join(
+                "%s %s/%s" % (n, fmt(median([r.get("cpu_by_service", {}).get(n, 0.0)
+                                             for r in group])),
+                              fmt(median([r.get("cpu_by_service", {}).get(n, 0.0)
+                                          for r in base]))) for n in names)))
         if done and base_done:
             figures[prefix + "_ratio"] = done / base_done
         if submit and base_submit:

@@ -42,7 +42,7 @@ from evac_dashboard.rules import servers as srv
 from evac_dashboard.rules import services as svc
 from evac_dashboard.store import batches as batch_store
 from evac_dashboard.store import item_progress
-from evac_dashboard.operations import liveness
+from evac_dashboard.operations import cloud_reads, liveness
 from evac_dashboard.operations import submission_pacing
 from evac_dashboard.operations.progress_reads import (  # noqa: F401
     NOVA_CALLS_PER_POLL, MAX_NOVA_CALLS_PER_POLL, DEFAULT_POLL_INTERVAL_SECONDS,
@@ -64,7 +64,7 @@ def max_poll_interval():
 def project_names(request):
     """``{project id: name}``; empty when Keystone cannot list them (IDs are shown)."""
     try:
-        return nova.project_names(request)
+        return cloud_reads.project_names(request)
     except Exception:  # names are a nicety
         LOG.info("Could not read project names for the progress page", exc_info=True)
         return {}

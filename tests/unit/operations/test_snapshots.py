@@ -462,3 +462,28 @@ def test_two_nodes_polling_one_batch_cost_no_more_nova_calls_than_one(evac_nova,
     progress_reads.forget_cache()
     two_nodes = _nova_reads_of(evac_nova, 8, 2, settings)
     assert two_nodes <= one_node, (one_node, two_nodes)
+
+
+def test_project_names_are_reused_for_a_while_per_user(settings):
+    """A progress poll that changed rows asked Keystone for every project (measured: a
+    Keystone list per poll per watcher); now once a minute per user, on every node."""
+    from unittest import mock
+
+    from django.core.cache import cache
+
+    from evac_dashboard.api import nova as nova_api
+    from evac_dashboard.operations import cloud_reads
+
+    settings.EVAC_PROJECT_NAMES_SECONDS = 60
+    cache.clear()
+    alice, bob = (mock.Mock(user=mock.Mock(id=user)) for user in ("u-alice", "u-bob"))
+    with mock.patch.object(nova_api, "project_names", return_value={"p1": "demo"}) as read:
+        for _ in range(3):
+            assert snapshots.project_names(alice) == {"p1": "demo"}
+        assert read.call_count == 1
+        assert cloud_reads.project_names(bob) == {"p1": "demo"}  # another user: own read
+        assert read.call_count == 2
+        settings.EVAC_PROJECT_NAMES_SECONDS = 0
+        cloud_reads.project_names(alice)
+        assert read.call_count == 3
+    cache.clear()
