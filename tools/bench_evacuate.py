@@ -1139,7 +1139,7 @@ def report_observers(rows):
                 fmt(r.get("machine_cpu")) for r in group), ", ".join(
                 fmt(r.get("machine_cpu")) for r in base)))
         names = sorted({n for r in base + group for n in r.get("cpu_by_service", {})})
-        if names:
+        if names and group:
             say("  %-24s       CPU-s by process, median watched / unwatched: %s" % ("", ", ".join(
                 "%s %s/%s" % (n, fmt(median([r.get("cpu_by_service", {}).get(n, 0.0)
                                              for r in group])),
