@@ -112,6 +112,10 @@ class LanguageScene:
         """Screenshot the page as <lang>-<name>, then note (not raise) what is wrong."""
         screenshot(self.selenium, "%s-%s" % (self.LANG, name))
         text = self.selenium.find_element(By.TAG_NAME, "body").text
+        # Buttons made of <input type=submit value=...>: shown, but not in the body's text.
+        text += "\n" + "\n".join(self.selenium.execute_script(
+            "return Array.from(document.querySelectorAll('input[type=submit], input[type=button]'))"
+            ".filter(function (e) { return e.offsetParent; }).map(function (e) { return e.value; });"))
         data = text
         for said in self.NOVA_TEXTS:
             data = data.replace(said, " ")
