@@ -10,7 +10,11 @@ devsite.add_enabled_files(_horizon_enabled)
 from openstack_dashboard.test.settings import *  # noqa: E402,F401,F403
 
 _templates, _static = devsite.checkout_asset_dirs()
-TEMPLATES[0]["DIRS"] = list(TEMPLATES[0]["DIRS"]) + _templates  # noqa: F405
+# openstack_dashboard/templates as a stock Horizon has it first (its horizon/_script_i18n.html
+# loads JS_CATALOG, plugins included; Horizon's test settings would load 'horizon' only).
+TEMPLATES[0]["DIRS"] = list(TEMPLATES[0]["DIRS"]) + [  # noqa: F405
+    os.path.join(os.path.dirname(_horizon_enabled.__file__), os.pardir, "templates")
+] + _templates
 STATICFILES_DIRS = list(STATICFILES_DIRS) + _static  # noqa: F405
 
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}

@@ -4,11 +4,13 @@
 #   mariadb-server              local cloud databases and the plugin's MySQL tests
 #   rabbitmq-server             local cloud message bus
 #   gettext                     xgettext/msgmerge for make messages (compiling uses Babel)
+#   fonts-wqy-microhei          Chinese glyphs in the browser tests' screenshots
 #   memcached                   the leases on tooz's memcached driver (unit tests, deploy test)
 #   libmariadb-dev, pkg-config  (not needed: PyMySQL is pure Python)
 set -euo pipefail
 # Arguments replace the list (tools/deploy/system-packages.sh passes its own).
-pkgs=(chromium chromium-driver mariadb-server rabbitmq-server memcached gettext)
+pkgs=(chromium chromium-driver mariadb-server rabbitmq-server memcached gettext
+      fonts-wqy-microhei)
 [ $# -gt 0 ] && pkgs=("$@")
 missing=()
 for p in "${pkgs[@]}"; do

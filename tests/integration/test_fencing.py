@@ -1,5 +1,6 @@
-"""Fencing a compute host of the local cloud through its Redfish BMC (sushy-tools' emulator,
-whose power drives the host's nova-compute): Off kills it, Nova is told only then, On brings
+"""Fencing a compute host of the local cloud through its BMC (sushy-tools' Redfish emulator
+and pyghmi's IPMI server in front of the same system, whose power drives the host's
+nova-compute): Off kills it, Nova is told only then, On brings
 it back; Fence and evacuate moves every instance; wrong BMC credentials stop the fence before
 Nova is touched."""
 import json
@@ -70,7 +71,14 @@ def wait_for(predicate, timeout, interval=0.5):
     return bool(predicate())
 
 
-def test_fence_through_redfish_then_power_on(fenced_cloud, host_back):
+@pytest.mark.parametrize("agent", ["redfish", "ipmi"])
+def test_fence_through_the_bmc_then_power_on(fenced_cloud, host_back, settings, agent):
+    """The same fence through Redfish (sushy) and through IPMI (pyghmi): one system behind
+    both, so either's Off kills the host's nova-compute."""
+    if agent == "ipmi":
+        settings.EVAC_BMC_FILE = fenced_cloud.config["bmc"]["ipmi_file"]
+        bmc_inventory.forget()
+    assert bmc_inventory.entry_for(host_back).agent == agent
     host = host_back
     request = keystone_request(fenced_cloud.session("admin"), fenced_cloud.region)
     service = nova.service_get(request, host)
@@ -105,8 +113,8 @@ def test_fence_through_redfish_then_power_on(fenced_cloud, host_back):
     fenced_cloud.tool("revive-host", host, "--wait-up")  # its first heartbeat
     host_actions.unset_force_down(request, nova.service_get(request, host))
     host_actions.set_enabled(request, nova.service_get(request, host), True)
-    print("fence %s: confirmed Off %.1f s after the power-off, whole fence %.1f s "
-          "(BMC power delay %.1f s)" % (host, report.steps[1].seconds, fence_seconds,
+    print("fence %s through %s: confirmed Off %.1f s after the power-off, whole fence %.1f s "
+          "(BMC power delay %.1f s)" % (host, agent, report.steps[1].seconds, fence_seconds,
                                         fenced_cloud.config["bmc"]["power_delay_seconds"]))
 
 
