@@ -38,3 +38,24 @@ def test_a_missing_log_counts_from_its_start(tmp_path):
     counter.start()
     (tmp_path / "nova-api.log").write_text(line(OBSERVER, "GET /v2.1/os-migrations"))
     assert counter.count() == (1, {"GET /v2.1/os-migrations": 1})
+
+
+def test_methods_plan_alternates_every_way_each_round():
+    import bench_evacuate
+
+    args = bench_evacuate.parse_args(["--plan", "methods", "--repeats", "3"])
+    args.concurrency = 8
+    plan = bench_evacuate.build_plan(args)
+    one_round = [("horizon", 1), ("bare", 8), ("bare", 1), ("panel", None)]
+    assert plan == one_round * 3  # Horizon's loop 3 times too, not once
+
+
+def test_best_fixed_way_is_the_fastest_median():
+    import bench_evacuate
+
+    rows = ([{"method": "horizon", "concurrency": 1, "done": d} for d in (14.0, 15.0, 30.0)]
+            + [{"method": "bare", "concurrency": 8, "done": d} for d in (20.0, 21.0, 22.0)]
+            + [{"method": "bare", "concurrency": 1, "done": d} for d in (19.0, 18.0, 40.0)]
+            + [{"method": "panel", "concurrency": 8, "done": 99.0}])
+    assert bench_evacuate.best_fixed(rows, 8) == ("Horizon's loop", 15.0)
+    assert bench_evacuate.best_fixed([], 8) == (None, None)
