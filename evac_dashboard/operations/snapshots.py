@@ -32,7 +32,6 @@ import logging
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from evac_dashboard.api import nova
 from evac_dashboard import conf
 from evac_dashboard.models import EvacuationBatch as Batch
 from evac_dashboard.models import EvacuationItem as Item
@@ -42,7 +41,8 @@ from evac_dashboard.rules import servers as srv
 from evac_dashboard.rules import services as svc
 from evac_dashboard.store import batches as batch_store
 from evac_dashboard.store import item_progress
-from evac_dashboard.operations import cloud_reads, liveness
+from evac_dashboard.operations import cloud_reads
+from evac_dashboard.operations import liveness
 from evac_dashboard.operations import submission_pacing
 from evac_dashboard.operations.progress_reads import (  # noqa: F401
     NOVA_CALLS_PER_POLL, MAX_NOVA_CALLS_PER_POLL, DEFAULT_POLL_INTERVAL_SECONDS,

@@ -69,3 +69,25 @@ def admin_test_case():
             super().tearDownClass()
 
     return ChromiumAdminTestCase
+
+
+def use_evacuating_nova(case, project_names):
+    """The fake Nova that plays evacuations forward (over real HTTP) as the pages' Nova, with
+    ``project_names`` from Keystone; stopped and unpatched after the test."""
+    from unittest import mock
+
+    from evac_dashboard.api import client, nova
+    from evac_dashboard.operations import progress_reads
+    from tests.unit.fakes.evacuating_nova import EvacuatingFakeNova
+
+    case.selenium.implicitly_wait(0)
+    client.forget_versions()
+    progress_reads.forget_cache()
+    fake = EvacuatingFakeNova().start()
+    case.addCleanup(fake.stop)
+    for target, name, value in ((client, "compute_endpoint", fake.endpoint),
+                                (nova, "project_names", project_names)):
+        patcher = mock.patch.object(target, name, return_value=value)
+        patcher.start()
+        case.addCleanup(patcher.stop)
+    return fake

@@ -8,7 +8,6 @@ fence-steps, wizard-1-fence, progress-pacing}.png
 """
 import datetime
 import os
-import tempfile
 from types import SimpleNamespace
 from unittest import mock
 
@@ -22,10 +21,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from evac_dashboard import models
 from evac_dashboard.api import actions
-from evac_dashboard.api import client
 from evac_dashboard.api import nova
 from evac_dashboard.api import placement
-from evac_dashboard.operations import progress_reads
 from evac_dashboard.operations import submission
 from evac_dashboard.operations import submission_pacing
 from evac_dashboard.rules import request as evac_request
@@ -35,7 +32,6 @@ from tests.unit import factories
 from tests.unit.content.wizard.test_wizard import provider
 from tests.unit.factories import ADMIN, servers_on
 from tests.unit.fakes import bmc as fake_bmc
-from tests.unit.fakes.evacuating_nova import EvacuatingFakeNova
 from tests.unit.fakes.nova import fake_request
 
 pytestmark = [pytest.mark.browser,
@@ -44,20 +40,11 @@ pytestmark = [pytest.mark.browser,
 WAIT = 60
 
 
-class FencingPagesBrowserTests(chromium.admin_test_case()):
+class FencingPagesBrowserTests(fake_bmc.RedfishEmulatorMixin, chromium.admin_test_case()):
     """Four hosts: cmp1 down with its BMC still On (a hung host), cmp2 forced down and Off,
     cmp3 up behind a BMC nothing answers for, cmp4 up without a BMC entry."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.workdir = tempfile.mkdtemp(prefix="evac-browser-fencing-")
-        cls.redfish = fake_bmc.RedfishEmulator(cls.workdir, ["cmp1", "cmp2"], power_delay=0)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redfish.stop()
-        super().tearDownClass()
+    redfish_hosts = ("cmp1", "cmp2")
 
     def setUp(self):
         super().setUp()
@@ -281,17 +268,7 @@ class PacingProgressBrowserTests(chromium.admin_test_case()):
 
     def setUp(self):
         super().setUp()
-        self.selenium.implicitly_wait(0)
-        client.forget_versions()
-        progress_reads.forget_cache()
-        self.nova = EvacuatingFakeNova().start()
-        self.addCleanup(self.nova.stop)
-        for target, name, kwargs in (
-                (client, "compute_endpoint", {"return_value": self.nova.endpoint}),
-                (nova, "project_names", {"return_value": {"p1": "demo"}})):
-            patcher = mock.patch.object(target, name, **kwargs)
-            patcher.start()
-            self.addCleanup(patcher.stop)
+        self.nova = chromium.use_evacuating_nova(self, {"p1": "demo"})
 
     def test_progress_page_shows_the_senders_window(self):
         servers = servers_on("cmp7", 8, project="p1")

@@ -17,16 +17,12 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 
 from evac_dashboard import models
-from evac_dashboard.api import client
-from evac_dashboard.api import nova
 from evac_dashboard.store import batches
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.operations import submission
-from evac_dashboard.operations import progress_reads
 from tests.browser import chromium
 from tests.unit.fakes.nova import fake_request, still_in_use
 from tests.unit.factories import ADMIN, servers_on
-from tests.unit.fakes.evacuating_nova import EvacuatingFakeNova
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not chromium.available(), reason="needs Debian chromium")]
@@ -57,14 +53,7 @@ class ProgressPageBrowserTests(chromium.admin_test_case()):
 
     def setUp(self):
         super().setUp()
-        self.selenium.implicitly_wait(0)
-        client.forget_versions()
-        progress_reads.forget_cache()
-        self.nova = EvacuatingFakeNova().start()
-        self.addCleanup(self.nova.stop)
-        mock.patch.object(client, "compute_endpoint", return_value=self.nova.endpoint).start()
-        mock.patch.object(nova, "project_names",
-                          return_value={"p1": "demo", "p2": "ops"}).start()
+        self.nova = chromium.use_evacuating_nova(self, {"p1": "demo", "p2": "ops"})
         # Submissions (the retry) run in the request's thread: one sqlite connection.
         mock.patch.object(submission, "_pool",
                           side_effect=lambda batch: submission.InlineExecutor()).start()

@@ -13,15 +13,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from evac_dashboard import models
-from evac_dashboard.api import client
-from evac_dashboard.api import nova
-from evac_dashboard.operations import progress_reads
 from evac_dashboard.operations import submission
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.store import batches
 from tests.browser import chromium
 from tests.unit.factories import ADMIN, servers_on
-from tests.unit.fakes.evacuating_nova import EvacuatingFakeNova
 from tests.unit.fakes.nova import fake_request
 
 pytestmark = [pytest.mark.browser,
@@ -38,16 +34,7 @@ class TimelineBrowserTests(chromium.admin_test_case()):
 
     def setUp(self):
         super().setUp()
-        self.selenium.implicitly_wait(0)
-        client.forget_versions()
-        progress_reads.forget_cache()
-        self.nova = EvacuatingFakeNova().start()
-        self.addCleanup(self.nova.stop)
-        for target, name, value in ((client, "compute_endpoint", self.nova.endpoint),
-                                    (nova, "project_names", {"p1": "demo"})):
-            patcher = mock.patch.object(target, name, return_value=value)
-            patcher.start()
-            self.addCleanup(patcher.stop)
+        self.nova = chromium.use_evacuating_nova(self, {"p1": "demo"})
         patcher = mock.patch.object(submission, "_pool",
                                     side_effect=lambda batch: submission.InlineExecutor())
         patcher.start()

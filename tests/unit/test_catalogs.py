@@ -201,3 +201,17 @@ def test_a_target_hosts_problems_are_one_translated_sentence(monkeypatch):
     assert "<<The target host cmp2 is %s: " % joined in finding.message
     [finding] = checks.check_targets_available(services, "cmp1")
     assert "(<<cmp2 is %s>>)" % joined in finding.message
+
+
+def test_novas_service_words_go_through_the_catalog(monkeypatch):
+    """'down' / 'disabled' as Nova writes them were shown raw (English on a Chinese page)."""
+    from evac_dashboard.templatetags import evac_words
+
+    monkeypatch.setattr(evac_words, "gettext", lambda text: "<<%s>>" % text)
+    assert [evac_words.service_word(w) for w in ("down", "up", "enabled", "disabled")] == [
+        "<<Down>>", "<<Up>>", "<<Enabled>>", "<<Disabled>>"]
+    assert evac_words.service_word("UNKNOWN") == "UNKNOWN"  # a cell Nova cannot reach
+    for name in ("wizard/_host_help.html", "hosts/_fence_form.html", "hosts/_service_form.html",
+                 "hosts/detail.html"):
+        text = (ROOT / "templates" / "evac_dashboard" / name).read_text()
+        assert "|capfirst" not in text.replace("disabled_reason|capfirst", ""), name

@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -104,6 +105,24 @@ class RedfishEmulator:
             self.process.kill()
             self.process.wait()
         self.log.close()
+
+
+class RedfishEmulatorMixin:
+    """A TestCase mixin: one emulator for the class's ``redfish_hosts``, without power delay,
+    as ``cls.redfish`` (``cls.workdir`` holds its files); stopped after the class."""
+
+    redfish_hosts = ("cmp1",)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.workdir = tempfile.mkdtemp(prefix="evac-%s-" % cls.__name__.lower())
+        cls.redfish = RedfishEmulator(cls.workdir, list(cls.redfish_hosts), power_delay=0)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.redfish.stop()
+        super().tearDownClass()
 
 
 class IpmiBmc:

@@ -4,7 +4,6 @@ Nova is mocked at the API layer (Horizon style); the BMC is sushy-tools' Redfish
 over real HTTP."""
 import json
 import os
-import tempfile
 from unittest import mock
 
 from django.core.cache import cache
@@ -32,17 +31,8 @@ def url(name, host="cmp1"):
     return reverse("horizon:admin:evac_hosts:" + name, args=[host])
 
 
-class BmcViewTests(test.BaseAdminViewTests):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.workdir = tempfile.mkdtemp(prefix="evac-bmc-views-")
-        cls.redfish = fake_bmc.RedfishEmulator(cls.workdir, ["cmp1", "cmp3"], power_delay=0)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redfish.stop()
-        super().tearDownClass()
+class BmcViewTests(fake_bmc.RedfishEmulatorMixin, test.BaseAdminViewTests):
+    redfish_hosts = ("cmp1", "cmp3")
 
     def setUp(self):
         super().setUp()

@@ -5,7 +5,6 @@ Nova and Placement are mocked at the API layer; the BMC is sushy-tools' Redfish 
 over real HTTP."""
 import os
 import re
-import tempfile
 from unittest import mock
 
 from django.core.cache import cache
@@ -21,17 +20,8 @@ from tests.unit.content.wizard.test_wizard import WIZARD_URL, WizardCase
 from tests.unit.fakes import bmc as fake_bmc
 
 
-class WizardFenceTests(WizardCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.workdir = tempfile.mkdtemp(prefix="evac-wizard-fence-")
-        cls.redfish = fake_bmc.RedfishEmulator(cls.workdir, ["cmp1"], power_delay=0)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redfish.stop()
-        super().tearDownClass()
+class WizardFenceTests(fake_bmc.RedfishEmulatorMixin, WizardCase):
+    redfish_hosts = ("cmp1",)
 
     def setUp(self):
         super().setUp()
