@@ -8,6 +8,7 @@ at the top-level folders directly.
 """
 import os
 import shutil
+import sys
 
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
@@ -30,29 +31,16 @@ class BuildPyWithAssets(build_py):
 
     def compile_catalogs(self):
         """Every evac_dashboard/locale/*/LC_MESSAGES/*.po as .mo next to its copy, with
-        Babel (a Horizon dependency), so installing needs no system gettext."""
-        from babel.messages.mofile import write_mo
-        from babel.messages.pofile import read_po
-
-        locale = os.path.join(HERE, "evac_dashboard", "locale")
-        for lang in sorted(os.listdir(locale)) if os.path.isdir(locale) else ():
-            messages = os.path.join(locale, lang, "LC_MESSAGES")
-            for name in sorted(os.listdir(messages)) if os.path.isdir(messages) else ():
-                if not name.endswith(".po"):
-                    continue
-                target = os.path.join(self.build_lib, "evac_dashboard", "locale", lang,
-                                      "LC_MESSAGES")
-                os.makedirs(target, exist_ok=True)
-                with open(os.path.join(messages, name), "rb") as handle:
-                    catalog = read_po(handle, locale=lang)
-                # An untranslated plural would otherwise read as the English singular.
-                for message in list(catalog)[1:]:
-                    forms = (message.string if isinstance(message.string, (list, tuple))
-                             else [message.string])
-                    if not all(forms):
-                        catalog.delete(message.id, message.context)
-                with open(os.path.join(target, name[:-3] + ".mo"), "wb") as handle:
-                    write_mo(handle, catalog, use_fuzzy=False)
+        Babel (a Horizon dependency), so installing needs no system gettext. The same
+        compiler as ``make compilemessages`` (tools/catalogs.py, in the sdist too)."""
+        sys.path.insert(0, os.path.join(HERE, "tools"))
+        try:
+            import catalogs
+        finally:
+            sys.path.pop(0)
+        for path in catalogs.catalogs():
+            catalogs.compile_catalog(path, os.path.join(
+                self.build_lib, os.path.relpath(str(path.with_suffix(".mo")), HERE)))
 
 
 def read(name):

@@ -88,21 +88,25 @@ def fix_header(path):
 def drop_untranslated(catalog):
     """Leave out messages with an empty form: Babel would fill an untranslated plural with the
     English singular ("3 second" in a one-form language) instead of falling back to the
-    English singular and plural. (setup.py does the same.)"""
+    English singular and plural."""
     for message in list(catalog)[1:]:
         forms = message.string if isinstance(message.string, (list, tuple)) else [message.string]
         if not all(forms):
             catalog.delete(message.id, message.context)
 
 
-def compile_catalog(path):
+def compile_catalog(path, target=None):
+    """``path`` (a .po) compiled with Babel to ``target`` (default: the .mo beside it); the
+    wheel build (setup.py) calls this too."""
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
     with open(path, "rb") as handle:
         catalog = read_po(handle, locale=path.parent.parent.name)
     drop_untranslated(catalog)
-    with open(path.with_suffix(".mo"), "wb") as handle:
+    target = pathlib.Path(target) if target else path.with_suffix(".mo")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb") as handle:
         write_mo(handle, catalog, use_fuzzy=False)
 
 
