@@ -844,6 +844,38 @@ def production_assets(run_dir, auth_url):
                                                           proc.stderr[-2000:]))
 
 
+class DashboardSwitch:
+    """The bench's one dashboard, restarted with EVAC_PACING on or off (None: the settings'
+    default) when the next run needs the other setting, so that both write one database."""
+
+    def __init__(self, run_dir, cloud):
+        self.run_dir, self.cloud = run_dir, cloud
+        self.stack = self.dashboard = self.pacing = None
+
+    def use(self, pacing):
+        if self.dashboard is not None and pacing == self.pacing:
+            return self.dashboard
+        from tests.integration.dashboard_server import running_dashboard
+
+        self.close()
+        env = dict(PRODUCTION_ENV)
+        if pacing is not None:
+            env["EVAC_PACING"] = "1" if pacing else "0"
+        self.stack = contextlib.ExitStack()
+        with quiet_output():
+            base_url = self.stack.enter_context(running_dashboard(
+                self.run_dir, self.cloud.auth_url, extra_env=env))
+        self.dashboard = Dashboard(base_url, self.cloud.config["admin"])
+        self.dashboard.login()  # a fresh runserver's first request loads Horizon: not timed
+        self.pacing = pacing
+        return self.dashboard
+
+    def close(self):
+        if self.stack is not None:
+            self.stack.close()
+        self.stack = self.dashboard = None
+
+
 def negotiated_version(compute):
     from evac_dashboard.rules import microversions
     import novaclient
@@ -870,6 +902,8 @@ def build_plan(args):
             if args.serial_check and args.concurrency != 1:
                 plan.append(("bare", 1))
         plan.append(("panel", None))
+        if getattr(args, "pacing_ab", False):
+            plan.append(("panel-paced", None))
         if observers:
             plan.extend(("panel+%s" % kind, None) for kind in args.observers)
     return plan
@@ -893,6 +927,7 @@ def best_fixed(rows, concurrency):
 
 
 LABELS = {"bare": "(b) bare script", "panel": "(c) panel", "horizon": "(a) Horizon today",
+          "panel-paced": "(c) panel, pacing on",
           "panel+progress": "(c) + progress page", "panel+rows": "(c) + per-row polling"}
 
 
@@ -917,6 +952,9 @@ def parse_args(argv):
     p.add_argument("--no-serial-check", dest="serial_check", action="store_false",
                    help="skip the extra (b) run at concurrency 1")
     p.add_argument("--no-horizon", action="store_true", help="skip (a)")
+    p.add_argument("--pacing-ab", action="store_true",
+                   help="--plan methods/full: run the panel twice each round, with EVAC_PACING "
+                        "off ('(c) panel') and on ('(c) panel, pacing on'), and compare them")
     p.add_argument("--poll-interval", type=float, default=1.0,
                    help="seconds between polls of Nova while waiting for done (1.0)")
     p.add_argument("--timeout", type=float, default=900, help="per-run done timeout (900 s)")
@@ -985,21 +1023,23 @@ def main(argv=None):
     say("cores: %d; load average at start: %s" % (os.cpu_count() or 0,
                                                    " ".join("%.2f" % x for x in os.getloadavg())))
 
-    from tests.integration.dashboard_server import running_dashboard
-
     rows = []
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         with quiet_output():  # manage.py migrate's warnings go to the log
             production_assets(out_dir / "dashboard", cloud.auth_url)
-            base_url = stack.enter_context(running_dashboard(
-                out_dir / "dashboard", cloud.auth_url, extra_env=PRODUCTION_ENV))
-        ctx.dashboard = Dashboard(base_url, cloud.config["admin"])
-        ctx.dashboard.login()  # first request of a fresh runserver loads Horizon: not timed
-        say("dashboard %s (runserver, log %s)" % (base_url, out_dir / "dashboard" /
-                                                  "runserver.log"))
+        dashboards = DashboardSwitch(out_dir / "dashboard", cloud)
+        stack.callback(dashboards.close)
+        ctx.dashboard = dashboards.use(False if args.pacing_ab else None)
+        say("dashboard %s (runserver, log %s)%s" % (
+            ctx.dashboard.base, out_dir / "dashboard" / "runserver.log",
+            "; A/B of pacing: '(c) panel' runs with EVAC_PACING off, '(c) panel, pacing on' "
+            "with it on (the dashboard restarted between them, untimed)"
+            if args.pacing_ab else ""))
         say("")
         for number, (method, concurrency) in enumerate(plan, 1):
+            if args.pacing_ab and method.startswith("panel"):
+                ctx.dashboard = dashboards.use(method == "panel-paced")
             say("run %d/%d: %s%s — preparing (reset, %d servers on %s, kill, force down)"
                 % (number, len(plan), LABELS[method],
                    " at concurrency %d" % concurrency if method == "bare" else "",
@@ -1077,6 +1117,15 @@ def report(args, rows, elapsed):
     if best_done:
         say("  fastest fixed way: %s, median time-to-done %s s; the panel's median is %s x it"
             % (best_label, fmt(best_done), fmt(vs_best, 3)))
+    paced = [r for r in rows if r["method"] == "panel-paced"]
+    paced_done = median([r["done"] for r in paced])
+    paced_vs_best = paced_done / best_done if paced_done and best_done else None
+    pacing_ratio = paced_done / panel_done if paced_done and panel_done else None
+    if paced:
+        say("  (c) panel, pacing on: time-to-done median %s s (runs: %s); %s x the fastest "
+            "fixed way, %s x the panel with pacing off" % (
+                fmt(paced_done), ", ".join(fmt(r["done"]) for r in paced),
+                fmt(paced_vs_best, 3), fmt(pacing_ratio, 3)))
     for r in serial:
         many_submit = median([b["submitted"] for b in bare])
         say("  concurrency (b): 1 caller: all calls answered in %s s, done %s s; %d callers "
@@ -1113,6 +1162,10 @@ def report(args, rows, elapsed):
     if args.plan != "observers":
         final += [("done_ratio", ratio, 3), ("best_fixed_done_seconds", best_done, 2),
                   ("done_vs_best_ratio", vs_best, 3)]
+    if getattr(args, "pacing_ab", False):
+        final += [("unpaced_done_seconds", panel_done, 2), ("paced_done_seconds", paced_done, 2),
+                  ("paced_done_vs_best_ratio", paced_vs_best, 3),
+                  ("paced_vs_unpaced_ratio", pacing_ratio, 3)]
     if args.plan != "methods":
         names = ("observer_calls", "observer_cpu_ratio", "observer_ratio",
                  "observer_submit_ratio")

@@ -42,6 +42,9 @@ EVAC_SERVICE_DOWN_TIME = int(os.environ.get("EVAC_SERVICE_DOWN_TIME") or (
     if not os.environ.get("EVAC_KEYSTONE_URL") or os.environ.get("EVAC_KEYSTONE_URL")
     == CLOUD.get("auth_url") else 60))
 OPENSTACK_KEYSTONE_DEFAULT_ROLE = "member"
+# Pacing on or off for one run (the bench's A/B of EVAC_PACING); unset: the default.
+if os.environ.get("EVAC_PACING"):
+    EVAC_PACING = os.environ["EVAC_PACING"]
 # The hosts' BMCs: the local cloud's (Redfish; cloud.json "bmc") when the dashboard runs
 # against it, or a file named by EVAC_BMC_FILE.
 EVAC_BMC_FILE = os.environ.get("EVAC_BMC_FILE") or (

@@ -104,7 +104,8 @@ def test_final_lines_names_order_and_nan():
                      "mttr_horizon_seconds=42.00", "mttr_floor_seconds=10.50",
                      "mttr_ratio=0.063", "mttr_floor_ratio=1.238",
                      "mttr_panel_fenced_off_seconds=4.20",
-                     "mttr_panel_forced_down_seconds=4.90"]
+                     "mttr_panel_forced_down_seconds=4.90",
+                     "mttr_floor_many_seconds=10.50", "mttr_floor_one_seconds=nan"]
     only_panel = bench_mttr.final_lines(bench_mttr.summarize(rows()[:1]))
     assert "mttr_masakari_seconds=nan" in only_panel and "mttr_ratio=nan" in only_panel
     assert "mttr_panel_seconds=12.00" in only_panel
@@ -173,3 +174,13 @@ def test_options_reach_bench_evacuates_parser():
     parser = argparse.ArgumentParser()
     bench_mttr.add_arguments(parser)
     assert parser.parse_args([]).masakari_timeout == 900
+
+
+def test_the_floor_is_the_faster_median_of_many_callers_and_one():
+    runs = [{"method": "panel", "mttr": 26.0}, {"method": "floor", "mttr": 24.0},
+            {"method": "floor", "mttr": 25.0}, {"method": "floor-1", "mttr": 21.0},
+            {"method": "floor-1", "mttr": 23.0}]
+    summary = bench_mttr.summarize(runs)
+    assert (summary["floor_many"], summary["floor_one"], summary["floor"]) == (24.5, 22.0, 22.0)
+    assert abs(summary["floor_ratio"] - 26.0 / 22.0) < 1e-9
+    assert bench_mttr.build_plan(bench_mttr.METHODS, 1)[-2:] == ["floor", "floor-1"]

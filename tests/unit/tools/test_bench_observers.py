@@ -59,3 +59,54 @@ def test_best_fixed_way_is_the_fastest_median():
             + [{"method": "panel", "concurrency": 8, "done": 99.0}])
     assert bench_evacuate.best_fixed(rows, 8) == ("Horizon's loop", 15.0)
     assert bench_evacuate.best_fixed([], 8) == (None, None)
+
+
+def test_pacing_ab_runs_the_panel_paced_and_unpaced_every_round():
+    import bench_evacuate
+
+    args = bench_evacuate.parse_args(["--plan", "methods", "--repeats", "2", "--pacing-ab"])
+    args.concurrency = 8
+    one_round = [("horizon", 1), ("bare", 8), ("bare", 1), ("panel", None),
+                 ("panel-paced", None)]
+    assert bench_evacuate.build_plan(args) == one_round * 2
+
+
+def test_pacing_ab_prints_both_panels_against_the_fastest_fixed_way(monkeypatch, capsys):
+    import bench_evacuate
+
+    args = bench_evacuate.parse_args(["--plan", "methods", "--pacing-ab"])
+    args.concurrency = 8
+    monkeypatch.setattr(bench_evacuate, "say", print)
+
+    def row(method, done, concurrency=None):
+        return {"run": 1, "method": method, "concurrency": concurrency, "done": done,
+                "submitted": 1.0, "request": 0.2, "review": 0.1, "failed_count": 0,
+                "polls": 1, "servers": 30}
+
+    rows = ([row("bare", d, 1) for d in (20.0, 21.0, 22.0)]
+            + [row("bare", d, 8) for d in (23.0, 24.0, 25.0)]
+            + [row("panel", d, 8) for d in (24.0, 25.0, 26.0)]
+            + [row("panel-paced", d, 8) for d in (19.0, 20.0, 21.0)])
+    monkeypatch.setattr(bench_evacuate, "row_text", lambda r: "")
+    bench_evacuate.report(args, rows, 60)
+    out = capsys.readouterr().out
+    assert "unpaced_done_seconds=25.00" in out
+    assert "paced_done_seconds=20.00" in out
+    assert "paced_done_vs_best_ratio=0.952" in out
+    assert "paced_vs_unpaced_ratio=0.800" in out
+
+
+def test_the_dev_site_takes_pacing_from_the_environment():
+    import subprocess
+    import sys
+
+    code = ("import django; django.setup(); from evac_dashboard import conf; "
+            "print(conf.pacing())")
+    answers = {}
+    for value in ("0", "1"):
+        env = dict(__import__("os").environ, EVAC_PACING=value,
+                   DJANGO_SETTINGS_MODULE="evac_dashboard.devsite.settings")
+        answers[value] = subprocess.run([sys.executable, "-c", code], env=env,
+                                        capture_output=True, text=True,
+                                        timeout=120).stdout.split()[-1]
+    assert answers == {"0": "False", "1": "True"}
