@@ -18,6 +18,7 @@ from evac_dashboard.operations import recording
 from evac_dashboard.rules import checks
 from evac_dashboard.rules import request as evac_request
 from evac_dashboard.rules import servers as srv
+from evac_dashboard.rules import timeline as timeline_rules
 from evac_dashboard.models import AuditRecord, EvacuationBatch as Batch
 from evac_dashboard.models import EvacuationItem as Item
 from evac_dashboard.operations import submission
@@ -129,7 +130,9 @@ def start(request, evacuation, executor=None):
         raise AlreadyActive(message, running.batch_id) from None
     action = AuditRecord.HOST_EVACUATE if kind == Batch.KIND_HOST else AuditRecord.EVACUATE
     try:
-        record = audit.begin_batch_action(request, action, batch)
+        record = audit.begin_batch_action(request, action, batch,
+                                          extra_options=timeline_rules.host_signs(
+                                              evacuation.service))
     except Exception as error:
         LOG.exception("Evacuation batch %s: the audit record could not be written", batch.pk)
         _abandon(batch, "the audit record could not be written")

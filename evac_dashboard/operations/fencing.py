@@ -32,6 +32,7 @@ from evac_dashboard.operations import host_actions
 from evac_dashboard.operations import power_states
 from evac_dashboard.operations import recording
 from evac_dashboard.rules import power
+from evac_dashboard.rules import timeline as timeline_rules
 from evac_dashboard.store import audit
 
 LOG = logging.getLogger(__name__)
@@ -158,7 +159,8 @@ def fence(request, service, disable=True, reason=None, override=False, timeout=N
         report.add(power.POWER_OFF_STEP, FAILED, detail)
     if entry is not None:
         record = _begin(request, AuditRecord.FENCE, host, disable=bool(disable),
-                        reason=reason or "", timeout_seconds=timeout, **entry.public())
+                        reason=reason or "", timeout_seconds=timeout, **entry.public(),
+                        **timeline_rules.host_signs(service))
         try:
             confirmed, detail = _power_off_and_confirm(entry, report, timeout)
         except Exception as error:

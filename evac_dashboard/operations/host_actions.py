@@ -12,6 +12,7 @@ from evac_dashboard.models import AuditRecord
 from evac_dashboard.api import actions
 from evac_dashboard.api import nova
 from evac_dashboard.operations import recording
+from evac_dashboard.rules import timeline as timeline_rules
 
 LOG = logging.getLogger(__name__)
 
@@ -55,7 +56,8 @@ def force_down(request, service, disable=False, reason=None):
     """Mark the host's nova-compute forced down (it has been fenced); optionally disable
     it so the scheduler sends nothing to it."""
     def calls():
-        with _audited(request, AuditRecord.FORCE_DOWN, service) as record:
+        with _audited(request, AuditRecord.FORCE_DOWN, service,
+                      **timeline_rules.host_signs(service)) as record:
             actions.force_down(request, service, True, record.request_ids_seen)
         if disable and service.get("status") == "enabled":
             with _audited(request, AuditRecord.DISABLE, service, reason=reason) as record:

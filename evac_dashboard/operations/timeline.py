@@ -6,13 +6,17 @@ host was last restored and after its previous batch, at most ``rules.timeline.LO
 before this one) and the batch's own records (retry, resume, takeover, cancel). Five small
 queries whatever the batch's size; ``rules.timeline.derive`` turns them into phases.
 
-Not read: when Nova first reported the host down (Nova's service record keeps only the
-time it was last written, and Force Down and Disable write it), the stage times inside a
-rebuild (the panel records the stages' names, not their times) and Nova's instance-action
+When the host went silent and when Nova showed it down come from what the fence,
+force-down and host-evacuation records kept of Nova's service record when they were written
+(``rules.timeline.host_signs``), with the cloud's ``EVAC_SERVICE_DOWN_TIME``: Nova keeps
+only the time its record was last written, and Force Down and Disable write it.
+
+Not read: the stage times inside a rebuild (the panel records the stages' names, not their times) and Nova's instance-action
 events (one request per instance).
 """
 from django.utils import timezone
 
+from evac_dashboard import conf
 from evac_dashboard.models import AuditRecord
 from evac_dashboard.models import EvacuationBatch as Batch
 from evac_dashboard.models import EvacuationItem as Item
@@ -23,7 +27,7 @@ ITEM_FIELDS = ("id", "instance_id", "instance_name", "position", "attempt", "sub
                "answer_lost_at", "outcome_attempt", "outcome_state", "outcome_at",
                "outcome_host", "stages", "stages_attempt")
 RECORD_FIELDS = ("id", "action", "created_at", "completed_at", "outcome", "user_name",
-                 "user_id", "detail")
+                 "user_id", "detail", "options")
 
 
 def _item_facts(item):
@@ -42,8 +46,10 @@ def _item_facts(item):
 
 
 def _record(row):
+    nova_state, heartbeat = rules.record_signs(row.options)
     return rules.Record(row.action, row.created_at, row.completed_at, row.outcome,
-                        row.user_name or row.user_id or "", row.detail or "")
+                        row.user_name or row.user_id or "", row.detail or "", nova_state,
+                        heartbeat)
 
 
 def _last_activity(batch, items, now):
@@ -83,7 +89,8 @@ def gather(batch, now=None):
         batch_id=str(batch.pk), source_host=host, state=batch.state, created_at=created,
         now=now, active=batch.state in Batch.ACTIVE_STATES, started_at=batch.started_at,
         finished_at=batch.finished_at, host_records=tuple(host_records),
-        batch_records=tuple(batch_records), items=tuple(items))
+        batch_records=tuple(batch_records), items=tuple(items),
+        service_down_time=conf.service_down_time())
 
 
 def timeline(batch, now=None):

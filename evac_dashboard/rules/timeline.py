@@ -13,12 +13,20 @@ names it, in the order of ``PRIORITY`` (while any instance is still waiting or b
 recovery is *sending*; once all are sent and some rebuild, *rebuilding*; a stretch with
 nothing recorded is *between steps*). The parts add up to the total.
 
+Before the first step, the host lane shows what Nova's service record said when the
+operator acted (``host_signs``, kept in the fence, force-down and host-evacuation records):
+from nova-compute's last heartbeat, *no heartbeat* while Nova still showed the service up,
+then *seen down* from when Nova's ``service_down_time`` ran out until the first step. So the
+total runs from when the host went silent, and says how long detection and reaction took.
+
 Only what was recorded is shown: the panel stores no stage times (only the names of the
 stages an attempt passed, ``ItemFacts.stages``), and a retried item keeps the times of its
 current attempt only.
 """
 from dataclasses import dataclass
 import datetime
+
+from evac_dashboard.rules import services
 
 # Phases of the host lane (audit actions).
 FENCING = "fencing"
@@ -29,11 +37,17 @@ QUEUED = "queued"            # waiting to be sent
 SENDING = "sending"          # the evacuate call in flight
 ANSWER_LOST = "answer_lost"  # sent, answer lost, Nova being asked
 REBUILDING = "rebuilding"    # Nova accepted it; until it was seen done or failed
+# Phases of the host lane before the first step (from Nova's service record).
+SILENT = "silent"            # no heartbeat since, Nova still shows the service up
+SEEN_DOWN = "seen_down"      # Nova shows the service down, nothing done yet
 # Breakdown only: nothing recorded going on.
 WAITING = "waiting"
 
-PHASES = (FENCING, FORCING_DOWN, DISABLING, QUEUED, SENDING, ANSWER_LOST, REBUILDING,
-          WAITING)
+PHASES = (SILENT, SEEN_DOWN, FENCING, FORCING_DOWN, DISABLING, QUEUED, SENDING, ANSWER_LOST,
+          REBUILDING, WAITING)
+# Marks of the host lane.
+LAST_HEARTBEAT = "last_heartbeat"
+SEEN_DOWN_MARK = "seen_down"
 
 # Audit actions on the host that belong on the timeline, and the phase each one is.
 HOST_PHASES = {"fence": FENCING, "fence_override": FENCING, "force_down": FORCING_DOWN,
@@ -51,7 +65,7 @@ SEND_ACTIONS = ("evacuate", "host_evacuate", "retry", "resume", "takeover")
 # The breakdown's sweep: at each instant, the first of these going on names it.
 PRIORITY = ((SENDING, (QUEUED, SENDING, ANSWER_LOST)), (REBUILDING, (REBUILDING,)),
             (FENCING, (FENCING,)), (FORCING_DOWN, (FORCING_DOWN,)),
-            (DISABLING, (DISABLING,)))
+            (DISABLING, (DISABLING,)), (SEEN_DOWN, (SEEN_DOWN,)), (SILENT, (SILENT,)))
 
 # How an instance lane ended.
 END_DONE = "done"
@@ -74,6 +88,8 @@ class Record:
     outcome: str = ""
     user: str = ""
     detail: str = ""
+    nova_state: str = ""                        # Nova's service state when it was read
+    heartbeat: datetime.datetime | None = None  # nova-compute last heard from, by then
 
 
 @dataclass(frozen=True)
@@ -110,6 +126,7 @@ class BatchFacts:
     host_records: tuple = ()   # Record, host actions (HOST_ACTIONS)
     batch_records: tuple = ()  # Record, batch actions (BATCH_ACTIONS)
     items: tuple = ()          # ItemFacts, in submission order
+    service_down_time: int = services.DEFAULT_SERVICE_DOWN_TIME
 
 
 @dataclass(frozen=True)
@@ -176,6 +193,48 @@ def host_window(created_at, records, previous_batch_at=None):
     return lower
 
 
+def host_signs(service):
+    """What to keep of Nova's service record when the operator acts on the host: its state
+    and, while it still is nova-compute's last heartbeat, its ``updated_at`` (Force Down and
+    Disable write it too, so a forced-down or disabled service's time says nothing)."""
+    if not service:
+        return {}
+    signs = {"nova_state": str(service.get("state") or "")}
+    if (service.get("updated_at") and not service.get("forced_down")
+            and service.get("status") == "enabled"):
+        signs["nova_last_heartbeat"] = str(service["updated_at"])
+    return signs
+
+
+def record_signs(options):
+    """``(nova_state, heartbeat)`` from a record's options (``host_signs``)."""
+    options = options or {}
+    return (str(options.get("nova_state") or ""),
+            services.parse_time(options.get("nova_last_heartbeat")))
+
+
+def _before_first_step(facts, first_step):
+    """The host lane's segments and marks before ``first_step``: from the earliest record
+    that knew the last heartbeat (if within ``LOOKBACK`` of the first step)."""
+    known = sorted((r for r in facts.host_records + facts.batch_records
+                    if r.heartbeat is not None), key=lambda r: r.started)
+    if not known:
+        return [], []
+    heard = known[0].heartbeat
+    if not first_step - LOOKBACK <= heard < first_step:
+        return [], []
+    marks = [Mark(LAST_HEARTBEAT, heard)]
+    seen_down = None
+    if any(r.nova_state == "down" for r in known):
+        seen_down = min(heard + datetime.timedelta(seconds=facts.service_down_time),
+                        first_step)
+        marks.append(Mark(SEEN_DOWN_MARK, seen_down))
+    segments = [Segment(SILENT, heard, seen_down or first_step)]
+    if seen_down is not None and seen_down < first_step:
+        segments.append(Segment(SEEN_DOWN, seen_down, first_step))
+    return segments, marks
+
+
 def _host_lane(facts):
     segments = []
     for record in sorted(facts.host_records, key=lambda r: r.started):
@@ -186,7 +245,10 @@ def _host_lane(facts):
         end = record.ended or (facts.now if running else record.started)
         segments.append(Segment(phase, record.started, max(end, record.started), running,
                                 record.outcome))
-    return Lane(LANE_HOST, facts.source_host, segments=tuple(segments))
+    first_step = min([s.start for s in segments] + [facts.created_at])
+    before, marks = _before_first_step(facts, first_step)
+    return Lane(LANE_HOST, facts.source_host, segments=tuple(before + segments),
+                marks=tuple(marks))
 
 
 def _batch_lane(facts):
@@ -299,7 +361,7 @@ def derive(facts):
     items = [_item_lane(facts, item) for item in sorted(facts.items,
                                                         key=lambda i: i.position)]
     every = [s for lane in [host] + items for s in lane.segments]
-    marks = [m for lane in [batch] + items for m in lane.marks]
+    marks = [m for lane in [host, batch] + items for m in lane.marks]
     starts = [s.start for s in every] + [m.at for m in marks] + [facts.created_at]
     final = not facts.active and bool(items) and all(lane.end for lane in items)
     if final:

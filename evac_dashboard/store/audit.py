@@ -154,12 +154,13 @@ def _batch(batch_or_id):
     return EvacuationBatch.objects.get(pk=batch_or_id)
 
 
-def begin_batch_action(who, action, batch, instance_ids=None, detail=""):
+def begin_batch_action(who, action, batch, instance_ids=None, detail="", extra_options=None):
     """Write the pending record of an action on a batch, before it is taken.
 
     ``action``: ``Record.EVACUATE`` or ``Record.HOST_EVACUATE`` (a new batch), ``Record.RETRY``, ``Record.RESUME`` or
     ``Record.CANCEL``. ``instance_ids``: the instances concerned (default: every item of the
-    batch), e.g. the failed ones a retry sends again. Evacuate, host-evacuate, retry and
+    batch), e.g. the failed ones a retry sends again; ``extra_options``: kept beside the
+    batch's options (what Nova said of the host). Evacuate, host-evacuate, retry and
     resume records are completed by ``batch_submission_ended`` when the submission run ends;
     complete a cancel record yourself (``complete(record, Record.CANCELLED, detail=...)``).
     """
@@ -171,7 +172,8 @@ def begin_batch_action(who, action, batch, instance_ids=None, detail=""):
         items = items.filter(instance_id__in=list(instance_ids))
     return begin(who, action, source_host=batch.source_host,
                  target_host=batch.target_host or "", instances=list(items),
-                 options=batch.options, microversion=batch.microversion, batch_id=batch.pk,
+                 options=dict(batch.options or {}, **(extra_options or {})),
+                 microversion=batch.microversion, batch_id=batch.pk,
                  detail=detail)
 
 

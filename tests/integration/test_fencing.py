@@ -4,6 +4,7 @@ nova-compute): Off kills it, Nova is told only then, On brings
 it back; Fence and evacuate moves every instance; wrong BMC credentials stop the fence before
 Nova is touched."""
 import json
+import socket
 import time
 
 import pytest
@@ -118,11 +119,17 @@ def test_fence_through_the_bmc_then_power_on(fenced_cloud, host_back, settings, 
                                         fenced_cloud.config["bmc"]["power_delay_seconds"]))
 
 
-def test_wrong_bmc_credentials_never_force_down(fenced_cloud, settings, tmp_path):
+@pytest.mark.parametrize("fault,said", [("credentials", "refused the credentials"),
+                                         ("unreachable", "cannot be reached")])
+def test_a_bad_bmc_never_forces_down(fenced_cloud, settings, tmp_path, fault, said):
     host = fenced_cloud.compute_hosts[1]
     entries = json.loads(open(fenced_cloud.config["bmc"]["file"]).read().split("\n", 1)[1])
     entry = dict(entries["hosts"][host], password="not-the-bmc-password")
     entry.pop("password_file")
+    if fault == "unreachable":  # nothing listens there
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            entry["address"] = "http://127.0.0.1:%d" % probe.getsockname()[1]
     path = tmp_path / "bmc.json"
     path.write_text(json.dumps({"hosts": {host: entry}}))
     path.chmod(0o600)
@@ -131,7 +138,7 @@ def test_wrong_bmc_credentials_never_force_down(fenced_cloud, settings, tmp_path
     request = keystone_request(fenced_cloud.session("admin"), fenced_cloud.region)
     report = fencing.fence(request, nova.service_get(request, host))
     assert not report.forced_down
-    assert "refused the credentials" in report.stopped_because
+    assert said in report.stopped_because
     assert not nova.service_get(request, host)["forced_down"]
     assert compute_pid(fenced_cloud, host)
 
@@ -181,3 +188,10 @@ def test_fence_and_evacuate_moves_every_instance(fenced_cloud, loaded_host):
         assert getattr(server, "OS-EXT-SRV-ATTR:host") != host
     print("fence and evacuate %s (6 servers): fenced and batch started in %.1f s, every "
           "evacuation done %.1f s after the click" % (host, accepted, done))
+    # the timeline starts at the host's last heartbeat, as real Nova's service record said
+    from evac_dashboard.operations import timeline
+    host_lane = timeline.timeline(batch).lanes[0]
+    assert [m.kind for m in host_lane.marks][:1] == ["last_heartbeat"]
+    assert host_lane.segments[0].phase == "silent"
+    assert host_lane.segments[0].end <= [s for s in host_lane.segments
+                                         if s.phase == "fencing"][0].start

@@ -28,6 +28,8 @@ from evac_dashboard.operations import timeline as timeline_reads
 from evac_dashboard.rules import timeline as rules
 
 PHASE_LABELS = {
+    rules.SILENT: _("no heartbeat, Nova still showed it up"),
+    rules.SEEN_DOWN: _("Nova showed it down, nothing done yet"),
     rules.FENCING: _("fencing"),
     rules.FORCING_DOWN: _("forcing down"),
     rules.DISABLING: _("disabling the service"),
@@ -38,6 +40,8 @@ PHASE_LABELS = {
     rules.WAITING: _("between steps (nothing recorded)"),
 }
 PHASE_COLOURS = {
+    rules.SILENT: "#e8b4ae",
+    rules.SEEN_DOWN: "#d9776b",
     rules.FENCING: "#5b3f8c",
     rules.FORCING_DOWN: "#c0392b",
     rules.DISABLING: "#8a6d3b",
@@ -47,6 +51,8 @@ PHASE_COLOURS = {
     rules.REBUILDING: "#8a5a00",
 }
 MARK_LABELS = {
+    rules.LAST_HEARTBEAT: _("last heartbeat from nova-compute"),
+    rules.SEEN_DOWN_MARK: _("Nova shows the service down"),
     "created": _("batch created"),
     "retry": _("retry sent"),
     "resume": _("submission resumed"),

@@ -28,6 +28,8 @@ KNOWN = (
     # None: not part of the request (only clouds before 2.14 take it).
     ("on_shared_storage", _("Instance disks on shared storage"), _yes_no, False),
     ("reason", _("Reason"), str, False),
+    ("nova_state", _("Nova's service state then"), str, False),
+    ("nova_last_heartbeat", _("Last heartbeat from nova-compute (UTC)"), str, False),
 )
 NOT_SHOWN = ("password_set",)
 

@@ -110,8 +110,8 @@ def no_password_anywhere():
 def test_redfish_fence_powers_off_confirms_then_forces_down(cloud, redfish, bmc_file):
     bmc_file({"cmp1": fake_bmc.redfish_entry(redfish, "cmp1")})
     started = time.monotonic()
-    report = fencing.fence(request_for(cloud), service(cloud, "cmp1"), disable=True,
-                           reason="fenced: PSU")
+    read = service(cloud, "cmp1")
+    report = fencing.fence(request_for(cloud), read, disable=True, reason="fenced: PSU")
     took = time.monotonic() - started
     assert report.ok and report.fenced and report.forced_down, report
     assert [(s.name, s.outcome) for s in report.steps] == [
@@ -128,6 +128,10 @@ def test_redfish_fence_powers_off_confirms_then_forces_down(cloud, redfish, bmc_
     fence_record = records()[0]
     assert "Off confirmed" in fence_record.detail
     assert fence_record.options["agent"] == "redfish"
+    # what Nova said of the host before anything was written: the timeline's "no heartbeat"
+    assert fence_record.options["nova_state"] == read["state"]
+    assert fence_record.options["nova_last_heartbeat"] == read["updated_at"]
+    assert records()[1].options["nova_last_heartbeat"] == read["updated_at"]
     assert fence_record.completed_at <= records()[1].created_at  # Off before Nova is told
     no_password_anywhere()
     assert took < 6  # the emulator applies the power-off at the next whole second

@@ -108,3 +108,16 @@ def test_a_fixed_number_of_queries_whatever_the_size():
         found = timeline.timeline(batch, now=at(100))
     assert len(queries) <= 5
     assert len(found.lanes) == 42
+
+
+def test_what_the_records_kept_of_novas_service_reaches_the_host_lane(settings):
+    settings.EVAC_SERVICE_DOWN_TIME = 20
+    batch = make_batch()
+    fence = record(AuditRecord.FENCE, created=0, completed=8)
+    fence.options = {"nova_state": "down", "nova_last_heartbeat": "2026-12-03T07:59:00"}
+    fence.save()
+    found = timeline.timeline(batch, now=at(100))
+    host = found.lanes[0]
+    assert [(m.kind, m.at) for m in host.marks] == [("last_heartbeat", at(-60)),
+                                                    ("seen_down", at(-40))]
+    assert found.start == at(-60)

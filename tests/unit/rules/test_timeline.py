@@ -164,3 +164,50 @@ def test_a_thousand_instances_are_derived_quickly():
     assert time.monotonic() - started < 3
     assert len(found.lanes) == 1002 and found.final
     assert abs(sum(s for _p, s in found.breakdown) - found.total_seconds) < 1e-6
+
+
+def test_the_time_before_the_first_step_from_novas_service_record():
+    fence = rules.Record("fence", at(0), at(8), "succeeded", "admin", nova_state="down",
+                         heartbeat=at(-90))
+    found = rules.derive(facts([done(1)], [fence, FORCE], finished=63))
+    host, = lane(found, rules.LANE_HOST)
+    assert [(s.phase, s.start, s.seconds) for s in host.segments[:2]] == [
+        ("silent", at(-90), 60), ("seen_down", at(-30), 30)]
+    assert [(m.kind, m.at) for m in host.marks] == [("last_heartbeat", at(-90)),
+                                                    ("seen_down", at(-30))]
+    assert found.start == at(-90) and found.total_seconds == 178
+    assert dict(found.breakdown)["silent"] == 60 and dict(found.breakdown)["seen_down"] == 30
+    assert sum(s for _p, s in found.breakdown) == found.total_seconds
+
+
+def test_fenced_before_nova_noticed_only_the_silence_counts():
+    fence = rules.Record("fence", at(0), at(8), "succeeded", "admin", nova_state="up",
+                         heartbeat=at(-7))
+    later = rules.Record("host_evacuate", at(12), None, "pending", "admin",
+                         nova_state="down")  # forced down by the fence: no heartbeat kept
+    found = rules.derive(facts([done(1)], [fence, FORCE], [later], finished=63))
+    host, = lane(found, rules.LANE_HOST)
+    assert [(s.phase, s.seconds) for s in host.segments][0] == ("silent", 7)
+    assert [m.kind for m in host.marks] == ["last_heartbeat"]
+    assert found.start == at(-7)
+
+
+def test_a_heartbeat_long_before_the_incident_is_left_off():
+    fence = rules.Record("fence", at(0), at(8), "succeeded", "admin", nova_state="down",
+                         heartbeat=T0 - rules.LOOKBACK - timedelta(seconds=1))
+    found = rules.derive(facts([done(1)], [fence, FORCE], finished=63))
+    host, = lane(found, rules.LANE_HOST)
+    assert host.marks == () and found.start == at(0)
+
+
+def test_host_signs_keep_the_heartbeat_only_while_it_is_one():
+    up = {"state": "up", "status": "enabled", "forced_down": False,
+          "updated_at": "2026-12-03T07:58:30.000000"}
+    assert rules.host_signs(up) == {"nova_state": "up",
+                                    "nova_last_heartbeat": "2026-12-03T07:58:30.000000"}
+    assert rules.host_signs(dict(up, forced_down=True)) == {"nova_state": "up"}
+    assert rules.host_signs(dict(up, status="disabled")) == {"nova_state": "up"}
+    assert rules.host_signs(None) == {}
+    state, heard = rules.record_signs(rules.host_signs(up))
+    assert state == "up" and heard == at(-90)
+    assert rules.record_signs({"nova_last_heartbeat": "not a time"}) == ("", None)

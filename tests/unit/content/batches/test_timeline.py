@@ -148,6 +148,24 @@ class TimelineChartTests(test.BaseAdminViewTests):
         self.assertNotIn("<script", html)
         self.assertNotIn("style=", html)
 
+    @override_settings(EVAC_SERVICE_DOWN_TIME=60)
+    def test_the_chart_starts_at_the_hosts_last_heartbeat(self):
+        batch = finished_batch()
+        AuditRecord.objects.filter(action=AuditRecord.FENCE).update(options={
+            "nova_state": "down", "nova_last_heartbeat": "2026-12-03T07:58:00.000000"})
+        html = self.render(batch)
+        self.assertIn("Total time to recovery: <strong>3 min 28 s</strong>", html)
+        self.assertIn("Where it went: no heartbeat, Nova still showed it up 60 s, Nova "
+                      "showed it down, nothing done yet 60 s, fencing 8 s,", html)
+        self.assertIn("evac-timeline-mark-last_heartbeat", html)
+        self.assertIn("evac-timeline-mark-seen_down", html)
+        self.assertIn("Host cmp1: last heartbeat from nova-compute at "
+                      "2026-12-03T07:58:00Z UTC", html)
+        document = timeline.document(batch, timeline.timeline_reads.timeline(batch))
+        host = document["lanes"][0]
+        self.assertEqual(["silent", "seen_down", "fencing", "forcing_down"],
+                         [s["phase"] for s in host["segments"]])
+
     def test_hostile_instance_names_are_escaped(self):
         html = self.render(finished_batch(names=(HOSTILE,), host="<b>cmp1</b>"))
         self.assertNotIn("<script", html)
