@@ -16,7 +16,7 @@ DEFAULT_CONNECT_RETRIES = 2
 DEFAULT_VERSION_CACHE_SECONDS = 300
 # --- submission ---------------------------------------------------------------------------
 DEFAULT_SUBMIT_CONCURRENCY = 8
-DEFAULT_PACING = False  # on once measured: make bench --plan methods and make deploy-test with it
+DEFAULT_PACING = True  # measured: docs/benchmark.md, "Pacing off and on"
 DEFAULT_PACING_MIN_WINDOW = 2
 DEFAULT_PACING_START_WINDOW = 4
 DEFAULT_PACING_MAX_WINDOW = 16

@@ -324,7 +324,7 @@ def test_the_pacing_settings(settings):
         settings.EVAC_PACING = raw
         assert conf.pacing() is expected
     del settings.EVAC_PACING
-    assert conf.pacing() is False and conf.pacing_check_seconds() == 1.0
+    assert conf.pacing() is True and conf.pacing_check_seconds() == 1.0
     assert conf.pacing_window() == (2, 4, 16)
     settings.EVAC_PACING_MIN_WINDOW = 5
     settings.EVAC_PACING_START_WINDOW = 1
