@@ -9,6 +9,7 @@ from unittest import mock
 from django.test import override_settings
 from django.utils import timezone
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -28,7 +29,7 @@ HOSTILE = '<img src=x onerror="document.title=\'owned\'">db-<b>01</b>'
 
 
 @override_settings(EVAC_NOVA_MICROVERSION=None, EVAC_PROGRESS_CACHE_SECONDS=0,
-                   EVAC_PROGRESS_POLL_SECONDS=1)
+                   EVAC_PROGRESS_POLL_SECONDS=1, EVAC_SERVICE_DOWN_TIME=20)
 class TimelineBrowserTests(chromium.admin_test_case()):
     window_height = 1400
 
@@ -65,13 +66,16 @@ class TimelineBrowserTests(chromium.admin_test_case()):
         def at(seconds):
             return start + datetime.timedelta(seconds=seconds)
 
+        # Nova's record as the fence read it: silent since -40 s, down (20 s) since -20 s
+        heard = at(-40).astimezone(datetime.timezone.utc).replace(tzinfo=None).isoformat()
         for action, begun, ended in ((models.AuditRecord.FENCE, 0, 9),
                                      (models.AuditRecord.FORCE_DOWN, 14, 15),
                                      (models.AuditRecord.DISABLE, 15, 16)):
             models.AuditRecord.objects.create(
                 action=action, source_host="cmp4", created_at=at(begun),
                 completed_at=at(ended), outcome=models.AuditRecord.SUCCEEDED,
-                user_name="admin")
+                user_name="admin", options={"nova_state": "down", "nova_last_heartbeat": heard}
+                if action == models.AuditRecord.FENCE else {})
         models.EvacuationBatch.objects.filter(pk=batch.pk).update(
             created_at=at(30), started_at=at(30), finished_at=at(34))
         for item in batch.items.order_by("position"):
@@ -86,7 +90,10 @@ class TimelineBrowserTests(chromium.admin_test_case()):
         batch = self._recovery()
         section = self._open(batch)
         self.assertIn("Total time to recovery", section.text)
-        self.assertIn("Where it went: fencing 9 s", section.text)
+        self.assertIn("Where it went: no heartbeat, Nova still showed it up 20 s, Nova showed "
+                      "it down, nothing done yet 20 s, fencing 9 s", section.text)
+        self.assertEqual(1, len(section.find_elements(
+            By.CSS_SELECTOR, ".evac-timeline-mark-last_heartbeat")))
         self.assertEqual(6, len(section.find_elements(By.CSS_SELECTOR,
                                                       ".evac-timeline-end-done")))
         self.assertNotEqual("owned", self.selenium.title)
@@ -98,3 +105,27 @@ class TimelineBrowserTests(chromium.admin_test_case()):
         path = os.path.join(folder, "timeline-finished.png")
         section.screenshot(path)
         self.assertTrue(os.path.getsize(path) > 1000)
+
+    def test_a_running_recovery_redraws_its_timeline_when_it_ends(self):
+        servers = servers_on("cmp4", 3, project="p1")
+        self.nova.add_servers(servers)
+        batch = batches.create_batch(
+            kind=models.EvacuationBatch.KIND_HOST, source_host="cmp4", servers=servers,
+            options=evac_request.EvacuateOptions(), microversion="2.94", initiator=ADMIN)
+        submission.start(batch, submission.Credentials.from_request(
+            fake_request(self.nova.endpoint)), executor=submission.InlineExecutor())
+        section = self._open(batch)
+        self.assertIn("Time so far", section.text)
+        self.assertFalse(section.find_elements(By.CSS_SELECTOR, ".evac-timeline-end-done"))
+        self.nova.finish_all()
+
+        def redrawn(driver):
+            try:
+                chart = driver.find_element(By.ID, "evac-timeline")
+                return ("Total time to recovery" in chart.text and len(chart.find_elements(
+                    By.CSS_SELECTOR, ".evac-timeline-end-done")) == 3)
+            except StaleElementReferenceException:  # replaced while read
+                return False
+        WebDriverWait(self.selenium, WAIT).until(redrawn)  # no reload
+        self.assertEqual("true", self.selenium.find_element(
+            By.ID, "evac-progress").get_attribute("data-final"))

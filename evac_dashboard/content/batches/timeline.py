@@ -5,6 +5,10 @@ Nova call). The chart is plain SVG drawn by the server (``_timeline.html``, thro
 ``evac_timeline`` template tag): no script, colours as SVG attributes, every bar with a
 text title, and the total and where it went written out in words.
 
+While the recovery goes on, the progress page redraws the chart from ``<batch>/timeline/``
+(the same template alone) when its polls see changes, at most every 10 s
+(``evac.progress.js``), and once when the batch turns final.
+
 Exports: ``<batch>/timeline.csv`` (one row per phase and per moment; every cell defused
 against spreadsheet formulas by the history export's ``safe_cell``) and
 ``<batch>/timeline.json`` (``<``, ``>`` and ``&`` written as ``\\u003c``... so no name a
@@ -15,6 +19,7 @@ import io
 import json
 
 from django import http
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats
 from django.utils.translation import gettext
@@ -320,4 +325,17 @@ class TimelineJsonView(generic.View):
         response = http.HttpResponse(body, content_type="application/json; charset=utf-8")
         response["Content-Disposition"] = _filename(batch, "json")
         response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class TimelineFragmentView(generic.View):
+    """``GET <batch>/timeline/``: the chart alone, for the progress page's redraws."""
+
+    def get(self, request, batch_id):
+        batch = get_batch(batch_id)
+        if batch is None:
+            raise http.Http404("No such evacuation")
+        response = http.HttpResponse(render_to_string(
+            "evac_dashboard/batches/_timeline.html", {"batch": batch}, request=request))
+        response["Cache-Control"] = "no-store"
         return response

@@ -17,6 +17,8 @@ urlpatterns = [
     re_path(r"^%s/retry/$" % BATCH, needs_database(views.RetryView.as_view()), name="retry"),
     re_path(r"^%s/cancel/$" % BATCH, needs_database(views.CancelView.as_view()), name="cancel"),
     re_path(r"^%s/resume/$" % BATCH, needs_database(views.ResumeView.as_view()), name="resume"),
+    re_path(r"^%s/timeline/$" % BATCH,
+            needs_database(timeline.TimelineFragmentView.as_view()), name="timeline"),
     re_path(r"^%s/timeline\.csv$" % BATCH, needs_database(timeline.TimelineCsvView.as_view()),
             name="timeline_csv"),
     re_path(r"^%s/timeline\.json$" % BATCH,

@@ -397,6 +397,7 @@
           return;
         }
         var changed = apply(data);
+        redrawTimeline(changed, data.final);
         state.failures = 0;
         state.lastOk = clock();
         notice(null);
@@ -426,6 +427,45 @@
       }).then(function () {
         clearTimeout(timeout);
         state.inFlight = false;
+      });
+    }
+
+    // The timeline chart of a running recovery, redrawn by the server: when polls see
+    // changes (at most every 10 s) and once when the batch is final.
+    var timeline = {
+      url: root.getAttribute('data-timeline-url'),
+      every: 10000,
+      drawnAt: Date.now(),
+      pending: false,
+      done: root.getAttribute('data-final') === 'true'
+    };
+
+    function redrawTimeline(changed, final) {
+      if (!timeline.url || timeline.done || timeline.pending) {
+        return;
+      }
+      if (!final && !(changed && Date.now() - timeline.drawnAt >= timeline.every)) {
+        return;
+      }
+      timeline.pending = true;
+      fetch(timeline.url, {credentials: 'same-origin', cache: 'no-store',
+                           headers: {'X-Requested-With': 'XMLHttpRequest'}
+      }).then(function (response) {
+        return response.ok ? response.text() : null;
+      }).then(function (html) {
+        var holder = document.createElement('div');
+        holder.innerHTML = html || '';
+        var fresh = holder.querySelector('#evac-timeline');
+        var old = document.getElementById('evac-timeline');
+        if (fresh && old) {
+          old.parentNode.replaceChild(fresh, old);
+          timeline.drawnAt = Date.now();
+          timeline.done = final;
+        }
+      }).catch(function () {
+        // the chart stays as it was; the next change tries again
+      }).then(function () {
+        timeline.pending = false;
       });
     }
 

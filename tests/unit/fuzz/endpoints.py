@@ -152,6 +152,8 @@ ENDPOINTS = (
              ("POST",), "action", fields=ACTION_FIELDS),
     Endpoint("evac_batches:resume", _at(BATCHES, "batch_id", "/resume/"), {"batch_id": batch},
              ("POST",), "action", fields=ACTION_FIELDS),
+    Endpoint("evac_batches:timeline", _at(BATCHES, "batch_id", "/timeline/"),
+             {"batch_id": batch}),
     Endpoint("evac_batches:timeline_csv", _at(BATCHES, "batch_id", "/timeline.csv"),
              {"batch_id": batch}, kind="csv"),
     Endpoint("evac_batches:timeline_json", _at(BATCHES, "batch_id", "/timeline.json"),

@@ -128,6 +128,18 @@ class TimelineExportTests(test.BaseAdminViewTests):
         self.assertEqual("not_found", json.loads(res.content)["code"])
         res = self.client.get(url("timeline_csv", "7a3a7c8e-0000-4000-8000-000000000000"))
         self.assertEqual(404, res.status_code)
+        res = self.client.get(url("timeline", "7a3a7c8e-0000-4000-8000-000000000000"))
+        self.assertEqual(404, res.status_code)
+
+    def test_the_chart_alone_for_the_progress_pages_redraws(self):
+        batch = finished_batch(names=(HOSTILE,))
+        res = self.client.get(url("timeline", batch))
+        self.assertEqual(200, res.status_code)
+        body = res.content.decode()
+        self.assertTrue(body.strip().startswith("<section class=\"evac-timeline\""))
+        self.assertIn("Total time to recovery: <strong>88 s</strong>", body)
+        self.assertNotIn("<script", body)
+        self.assertEqual("no-store", res["Cache-Control"])
 
 
 class TimelineChartTests(test.BaseAdminViewTests):
@@ -244,7 +256,7 @@ class TimelineMemberTests(test.TestCase):
 
     def test_member_is_refused(self):
         batch = finished_batch()
-        for name in ("timeline_csv", "timeline_json"):
+        for name in ("timeline_csv", "timeline_json", "timeline"):
             res = self.client.get(url(name, batch))
             self.assertEqual(403, res.status_code, name)
         res = self.client.get(url("timeline_json", batch), **AJAX)
