@@ -46,17 +46,22 @@ class TimelineBrowserTests(chromium.admin_test_case()):
         return WebDriverWait(self.selenium, WAIT).until(
             lambda d: d.find_element(By.ID, "evac-timeline"))
 
-    def _recovery(self, count=6):
-        """A host fenced and forced down, then its instances evacuated and done; the
-        recorded times are then spread out as a real recovery's are (seconds, not ms)."""
-        servers = servers_on("cmp4", count, project="p1")
-        servers[2]["name"] = HOSTILE
+    def _sent(self, servers):
+        """A host batch of ``servers`` on cmp4, every evacuation sent (Nova rebuilding)."""
         self.nova.add_servers(servers)
         batch = batches.create_batch(
             kind=models.EvacuationBatch.KIND_HOST, source_host="cmp4", servers=servers,
             options=evac_request.EvacuateOptions(), microversion="2.94", initiator=ADMIN)
         submission.start(batch, submission.Credentials.from_request(
             fake_request(self.nova.endpoint)), executor=submission.InlineExecutor())
+        return batch
+
+    def _recovery(self, count=6):
+        """A host fenced and forced down, then its instances evacuated and done; the
+        recorded times are then spread out as a real recovery's are (seconds, not ms)."""
+        servers = servers_on("cmp4", count, project="p1")
+        servers[2]["name"] = HOSTILE
+        batch = self._sent(servers)
         self.nova.finish_all()
         self._open(batch)  # the page's looks record each outcome
         WebDriverWait(self.selenium, WAIT).until(
@@ -108,12 +113,7 @@ class TimelineBrowserTests(chromium.admin_test_case()):
 
     def test_a_running_recovery_redraws_its_timeline_when_it_ends(self):
         servers = servers_on("cmp4", 3, project="p1")
-        self.nova.add_servers(servers)
-        batch = batches.create_batch(
-            kind=models.EvacuationBatch.KIND_HOST, source_host="cmp4", servers=servers,
-            options=evac_request.EvacuateOptions(), microversion="2.94", initiator=ADMIN)
-        submission.start(batch, submission.Credentials.from_request(
-            fake_request(self.nova.endpoint)), executor=submission.InlineExecutor())
+        batch = self._sent(servers)
         section = self._open(batch)
         self.assertIn("Time so far", section.text)
         self.assertFalse(section.find_elements(By.CSS_SELECTOR, ".evac-timeline-end-done"))
