@@ -40,6 +40,7 @@ from evac_dashboard.models import EvacuationBatch as Batch
 from evac_dashboard.models import EvacuationItem as Item
 from evac_dashboard.rules import pacing
 from evac_dashboard.rules.external import CLOCK_SKEW_MARGIN
+from evac_dashboard.operations import submission_runtime
 from evac_dashboard.store import batches
 
 LOG = logging.getLogger("evac_dashboard.operations.submission")
@@ -52,8 +53,8 @@ HEARTBEAT_SECONDS = 15
 
 
 def _pause(seconds):
-    """Wait between checks (tests replace it)."""
-    threading.Event().wait(seconds)
+    """Wait between checks, ended at once when the process exits (tests replace it)."""
+    submission_runtime.EXITING.wait(seconds)
 
 
 def window_for(executor):

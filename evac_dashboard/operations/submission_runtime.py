@@ -3,6 +3,7 @@ on, the runs alive in this process, the admin passwords Nova answered with, and 
 bookkeeping of one run (``Tasks``: each task counted while it is queued or running; the
 last one to end finishes the run). Nothing here sends an evacuate or writes an item.
 """
+import atexit
 from concurrent import futures
 import logging
 import os
@@ -88,6 +89,28 @@ returned_passwords = ReturnedPasswords()
 
 _running = {}
 _running_lock = threading.Lock()
+
+# Set when this process exits: the paced loops' waits end at once (``submission_pacing``).
+EXITING = threading.Event()
+EXIT_GRACE_SECONDS = 3.0
+
+
+def leave_on_exit(grace=EXIT_GRACE_SECONDS):
+    """At interpreter exit (a graceful reload, a stop): every run of this process stops
+    sending and lets its lease go, so another process takes its batch over at once. The
+    paced loop runs on a daemon thread, which Python would freeze in its wait, holding the
+    lease until it expires (deploy-test, graceful: 15.2 s instead of 0.5 s)."""
+    EXITING.set()
+    with _running_lock:
+        runs = list(_running.values())
+    for run in runs:
+        run._shutting_down.set()
+    deadline = time.monotonic() + grace
+    for run in runs:
+        run.wait(max(0.0, deadline - time.monotonic()))
+
+
+atexit.register(leave_on_exit)
 
 
 def running_submission(batch_id):

@@ -333,3 +333,29 @@ def test_the_pacing_settings(settings):
     settings.EVAC_PACING_START_WINDOW = 99
     settings.EVAC_PACING_MAX_WINDOW = 8
     assert conf.pacing_window() == (5, 8, 8)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_exiting_mid_wait_lets_the_lease_go_at_once(evac_nova, paced):
+    """A graceful reload: the paced loop waits on a daemon thread while Nova rebuilds; the
+    exit hook must end that wait and release the lease (not leave it to expire)."""
+    from evac_dashboard.operations import submission_runtime
+
+    paced.EVAC_PACING_CHECK_SECONDS = 30  # the loop sits in its wait
+    paced.EVAC_SUBMIT_CONCURRENCY = 1
+    batch, order = create(evac_nova, 6)
+    run = submission.start(batch, login(evac_nova))  # the dashboard's own thread pool
+    for _ in range(200):
+        if len(evac_nova.evacuated_ids()) == 2:  # the window (2) is full, nothing finishes
+            break
+        threading.Event().wait(0.02)
+    assert evac_nova.evacuated_ids() == order[:2]
+    try:
+        submission_runtime.leave_on_exit(grace=5)
+        assert run.done  # within the grace, not after the 30 s wait
+    finally:
+        submission_runtime.EXITING.clear()
+    assert evac_nova.evacuated_ids() == order[:2]  # nothing more sent
+    batch.refresh_from_db()
+    assert batch.state == EvacuationBatch.SUBMITTING  # in flight, for a takeover
+    assert not run._lease.still_held()
