@@ -226,8 +226,8 @@ def _before_first_step(facts, first_step):
     marks = [Mark(LAST_HEARTBEAT, heard)]
     seen_down = None
     if any(r.nova_state == "down" for r in known):
-        seen_down = min(heard + datetime.timedelta(seconds=facts.service_down_time),
-                        first_step)
+        looks_down = services.looks_down_by({"updated_at": heard}, facts.service_down_time)
+        seen_down = min(looks_down or first_step, first_step)
         marks.append(Mark(SEEN_DOWN_MARK, seen_down))
     segments = [Segment(SILENT, heard, seen_down or first_step)]
     if seen_down is not None and seen_down < first_step:
