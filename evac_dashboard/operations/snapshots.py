@@ -12,17 +12,15 @@ not this evacuation going backwards. An evacuation record created before the cur
 attempt was sent belongs to an earlier attempt and is ignored (a retried item is not
 "failed" again by its previous record while the new call is in flight).
 
-The stages an attempt passed through are recorded on the item as polls see them (Nova only
-shows the current task_state), with ``progress.stages_seen``: every page, every observer
-and every reload show the same stages, and a retry starts a new list.
+The stages of an attempt are recorded on the item as polls see them (``stages_seen``; Nova
+shows only the current task_state): every page and reload shows the same; a retry restarts.
 
 Times: Nova's stamps are moved onto the dashboard's clock by anchoring them at the item's
 own send time (``_ours``), so a Nova clock a few seconds off does not make a failed batch
 read "elapsed 0 s" or a row's time in its state negative.
 
-Cost: ``NOVA_CALLS_PER_POLL`` requests per poll; several people watching the same batch
-share one Nova read for ``SNAPSHOT_CACHE_SECONDS`` (per dashboard process). Writes: only
-items whose stages or outcome changed.
+Cost: ``NOVA_CALLS_PER_POLL`` requests per poll, one read shared by every poll of the batch
+on every node (``progress_reads.cached_read``). Writes: only items that changed.
 """
 import dataclasses
 from dataclasses import dataclass
@@ -284,7 +282,8 @@ def _stages(item, prog, nova_ok):
     True as second value when they changed."""
     previous = list(item.stages or []) if item.stages_attempt == item.attempt else []
     if not nova_ok and not item.has_outcome:
-        return previous or progress.stages_seen([], prog), False
+        # Shown (a Done row ends in done), never recorded: a later exact read refines them.
+        return progress.stages_seen(previous, prog), False
     stages = progress.stages_seen(previous, prog)
     changed = stages != previous or item.stages_attempt != item.attempt
     item.stages, item.stages_attempt = stages, item.attempt
@@ -360,6 +359,7 @@ def item_row(batch, item, view, now, finished_batch, writes=None):
         "moved_since": (host_now if known.recorded and prog.state == progress.DONE
                         and host_now and host_now != prog.host else None),
         "nova_seen": known.seen,
+        "servers_read": view is not None and view.ok and view.servers_read,
         "deleted": known.deleted,
         "migration_status": prog.migration_status or (migration or {}).get("status"),
         "migration_id": migration_key(migration) or item.outcome_migration_id or None,

@@ -137,6 +137,7 @@ def row_context(row):
         "advice": row["advice"],
         "deleted": row["deleted"],
         "status": row["status"],
+        "servers_read": row.get("servers_read", True),
         "task": task,
         "task_label": stage_label(task) if task else None,
         "migration_status": row["migration_status"],

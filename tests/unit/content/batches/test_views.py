@@ -336,6 +336,8 @@ class CallCountTests(FakeNovaViewTests):
         batch.state = models.EvacuationBatch.SUBMITTING
         batch.started_at = timezone.now()
         batch.save()
+        # A poll while the items were still waiting recorded their first stage.
+        batch.items.update(stages=["pending"], stages_attempt=1)
         self.nova.finish_all()
         self.assertEqual(["/v2.1/os-migrations"], self._paths_of_a_poll(batch))
         data = self.poll(batch)
@@ -343,6 +345,13 @@ class CallCountTests(FakeNovaViewTests):
         self.assertEqual({"done"}, {r["state"] for r in data["items"]})
         self.assertTrue(all("Nova's evacuation record" in r["text"] for r in data["items"]),
                         [r["text"] for r in data["items"]])
+        # The row agrees with itself: Done with its stages ending in done (shown, not
+        # recorded), and the servers are said to be unread, not "not changed by Nova".
+        for row in data["items"]:
+            self.assertEqual("done", row["stages"][-1], row)
+            self.assertNotIn("not changed by Nova", row["text"])
+            self.assertIn("not read yet", row["text"])
+        self.assertEqual({("pending",)}, {tuple(i.stages) for i in batch.items.all()})
         self.assertFalse(any(i.has_outcome for i in batch.items.all()))  # nothing recorded
         batch.state = models.EvacuationBatch.FINISHED
         batch.save()
@@ -351,6 +360,7 @@ class CallCountTests(FakeNovaViewTests):
         data = self.poll(batch)
         self.assertTrue(data["final"])
         self.assertTrue(all(i.has_outcome for i in batch.items.all()))
+        self.assertEqual({"done"}, {r["stages"][-1] for r in data["items"]})
 
     @override_settings(EVAC_PROGRESS_CACHE_SECONDS=0.001,
                        EVAC_PROGRESS_SUBMITTING_SERVERS_SECONDS=0)
