@@ -188,16 +188,20 @@ def set_service_status(request, service, enabled, reason=None, request_ids=None)
 
 
 @profiler.trace
-def evacuation_migrations(request, source_host, changes_since=None):
+def evacuation_migrations(request, source_host, changes_since=None, status=None):
     """Every evacuation migration record from ``source_host`` (all pages).
 
     ``changes_since`` (aware datetime) narrows the answer on clouds with 2.59+, where Nova
     filters on ``updated_at >= changes_since``; older clouds return every record, so callers
-    filter on ``created_at`` themselves.
+    filter on ``created_at`` themselves. Such a list misses the records just accepted:
+    nova-api writes only their ``created_at`` (``updated_at`` stays null until the target
+    compute claims them). ``status``: only the records in that one status.
     """
     version = client.negotiated_version(request)
     nova_client = client.novaclient(request, version=version)
     params = {"source_compute": source_host, "migration_type": "evacuation"}
+    if status:
+        params["status"] = status
     if microversions.supports("migration_paging", version):
         params["limit"] = nova.PAGE_SIZE
         if changes_since is not None:
@@ -206,6 +210,15 @@ def evacuation_migrations(request, source_host, changes_since=None):
     return [m for m in migrations
             if m.get("migration_type", "evacuation") == "evacuation"
             and m.get("source_compute") in (None, source_host)]
+
+
+def evacuations_since_with_accepted(request, source_host, since):
+    """The evacuation records from ``source_host`` updated since ``since``, and those just
+    accepted, which that list skips (``updated_at`` still null): two list calls."""
+    records = evacuation_migrations(request, source_host, since)
+    known = {str(r.get("uuid") or r.get("id")) for r in records}
+    return records + [r for r in evacuation_migrations(request, source_host, status="accepted")
+                      if str(r.get("uuid") or r.get("id")) not in known]
 
 
 @profiler.trace

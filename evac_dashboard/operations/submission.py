@@ -8,9 +8,10 @@ call (``submitting``) and as soon as Nova answers (``submitted`` with the reques
 ``submit_failed`` with the advice from ``rules.errors``), so after a crash the database
 says which calls were made and which may have been in flight.
 
-Resuming (a batch that already started once) first asks Nova, in one request, which
-instances of the source host have an evacuation record created since the batch began; those
-are recorded as submitted and never sent again, whichever state their item was left in.
+Resuming (a batch that already started once) first asks Nova, in two list requests (the
+records updated since, and the just accepted ones that list skips), which instances of the
+source host have an evacuation record created since the batch began; those are recorded
+as submitted and never sent again, whichever state their item was left in.
 
 An evacuate whose answer was lost (a timeout, a connection dropped after the request was
 written, a 500/502/503/504) is recorded ``unknown``, never ``submit_failed``: Nova may have

@@ -70,12 +70,13 @@ class ItemCalls:
 
     def _evacuated_since_batch_began(self, items):
         """``{instance_id: migration id}`` for the items Nova already has an evacuation of,
-        created since the batch began (one request, whatever the number of items)."""
+        created since the batch began (two list calls, whatever the number of items: the
+        records updated since, and the just accepted ones that list skips)."""
         since = self._batch.created_at - CLOCK_SKEW_MARGIN
         wanted = {item.instance_id for item in items}
         found = {}
-        for migration in actions.evacuation_migrations(self._credentials,
-                                                       self._batch.source_host, since):
+        for migration in actions.evacuations_since_with_accepted(
+                self._credentials, self._batch.source_host, since):
             instance_id = migration.get("instance_uuid")
             created = svc.parse_time(migration.get("created_at"))
             if instance_id in wanted and (created is None or created >= since):
@@ -83,6 +84,7 @@ class ItemCalls:
         return found
 
     def _send(self, item):
+        """One evacuate call and its records; True when Nova accepted it."""
         if not self._lease.still_held():
             LOG.warning("Evacuation batch %s: lease lost; %s is left for the process that "
                         "holds it now", self.batch_id, item.instance_id)
@@ -110,6 +112,7 @@ class ItemCalls:
             returned_passwords.put(self.batch_id, item.instance_id, result.admin_pass,
                                    owner=self._credentials.user.id)
         batches.mark_submitted(item.pk, result.request_id)
+        return True  # Nova accepted it (the pacing counts it until its record is final)
 
     def _failed(self, item, error):
         """Record a failed evacuate call as what it means (``actions.failure_kind``)."""

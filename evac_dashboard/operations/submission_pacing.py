@@ -6,10 +6,10 @@ A paced run (``operations.submission``; setting EVAC_PACING, on by default) send
 Its ``PacedSender.send`` loop runs on a thread of its own beside the run's pool (whose
 workers stay one per call, taking the calls in order), or inline on an ``InlineExecutor``:
 it hands the pool what the window has room for, then waits EVAC_PACING_CHECK_SECONDS and
-reads the batch's evacuation records in one list call (``actions.evacuation_migrations``,
-the same read as a resume's: a fixed number of Nova calls per check whatever the batch's
-size) and the items still waiting (one database query: a cancelled item leaves the
-queue), and so on until every item was sent.
+reads the batch's evacuation records (``actions.evacuations_since_with_accepted``, as a
+resume does: two list calls per check whatever the batch's size) and the items still
+waiting (one database query: a cancelled item leaves the queue), and so on until every
+item was sent.
 Calls in flight stay bounded by the pool's ``batch.concurrency`` workers
 (EVAC_SUBMIT_CONCURRENCY).
 
@@ -101,7 +101,7 @@ class PacedSender:
         self._published_at = None
         self._since = run._batch.created_at - CLOCK_SKEW_MARGIN
         self._wanted = set()
-        self.reads = 0  # Nova list calls made (one per check)
+        self.reads = 0  # Nova list calls made (two per check)
 
     # --- the loop -------------------------------------------------------------------
     def send(self, items):
@@ -111,8 +111,8 @@ class PacedSender:
         queue = pacing.SendQueue(list(by_pk))
         self._wanted = set(Item.objects.filter(batch_id=self._run.batch_id)
                            .values_list("instance_id", flat=True))
-        if self._run.resumed and len(queue):
-            self._check(queue)  # an earlier run's rebuilds may still be in flight
+        if len(queue) and (self._run.resumed or any(i.attempt > 1 for i in items)):
+            self._check(queue)  # an earlier run's rebuilds, an earlier attempt's records
         while len(queue):
             if self._stopping():
                 return
@@ -154,23 +154,23 @@ class PacedSender:
 
     def _send(self, item):
         """One item's call (``ItemCalls._send``), noted when answered."""
+        accepted = False
         try:
-            self._run._send(item)
+            accepted = self._run._send(item)
         finally:
             with self._lock:
-                self.flight.answered(item.instance_id, self._clock())
-                if item.pk in self._run._lost:
+                lost = item.pk in self._run._lost  # Nova may have it
+                self.flight.answered(item.instance_id, self._clock(), in_nova=accepted or lost)
+                if lost:
                     self.window.failed()
 
     # --- what Nova finished ---------------------------------------------------------
     def _check(self, queue):
-        """Read the batch's records (one Nova call) and the items still waiting; False
+        """Read the batch's records (two Nova calls) and the items still waiting; False
         when the records could not be read ``MAX_READ_FAILURES`` times in a row."""
         started = self._clock()
         try:
-            self.reads += 1
-            records = actions.evacuation_migrations(self._run._credentials,
-                                                    self._run._batch.source_host, self._since)
+            records = self._records()
         except Exception as error:  # noqa: BLE001 - the window shrinks; the loop goes on
             if actions.error_status(error) == 401:
                 self._run._stop_for_login()
@@ -194,6 +194,12 @@ class PacedSender:
         self._publish()
         return True
 
+    def _records(self):
+        """The batch's evacuation records, the just accepted ones included (two calls)."""
+        self.reads += 2
+        return actions.evacuations_since_with_accepted(
+            self._run._credentials, self._run._batch.source_host, self._since)
+
     def _publish(self):
         """Write the window on the batch when it (or the count in flight) changed."""
         with self._lock:
@@ -204,6 +210,9 @@ class PacedSender:
         now = self._clock()
         if state == self._published and now - self._published_at < HEARTBEAT_SECONDS:
             return
+        if state != self._published:
+            LOG.info("Evacuation batch %s: window %d, %d in flight", self._run.batch_id,
+                     state["window"], state["in_flight"])
         try:
             Batch.objects.filter(pk=self._run.batch_id, worker=self._run._worker).update(
                 pacing=state, updated_at=timezone.now())

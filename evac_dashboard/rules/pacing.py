@@ -144,38 +144,47 @@ class Flight:
     """What is in flight, from this sender's calls and Nova's records (times: one monotonic
     clock, in seconds).
 
-    An instance counts while its call is unanswered, while it was answered after the last
-    read of the records began (Nova writes the record before it answers, but that read could
-    not see it), and while its newest record is not final. Instances of the batch this sender
-    did not send (an earlier run's) count by their records alone. A record that stays
-    unfinished ``stall_seconds`` after it was first seen stops counting (a stuck rebuild
-    must not hold the window for ever); an answered call with no record after a read is not
-    in flight (Nova refused it, or never got it).
+    An instance counts while its call is unanswered, and once Nova has it (accepted, or the
+    answer lost) until its newest record is final: Nova's ``changes-since`` list (filtered
+    on ``updated_at``) skips a record whose ``updated_at`` is still null, one just accepted
+    and queued in the conductor or scheduler, so an accepted call with no record in a read
+    is in flight all the same. A refused call stops counting at its answer. Instances of
+    the batch this sender did not send (an earlier run's) count by their records alone; the
+    record an instance had when its call was sent (an earlier attempt's) is not this call's.
+    A rebuild unfinished ``stall_seconds`` after its record was first seen (or, unseen, after
+    its answer) stops counting: a stuck rebuild must not hold the window for ever.
     """
 
     def __init__(self, stall_seconds=300.0):
         self.stall_seconds = stall_seconds
-        self._sent = {}        # instance id -> [sent at, answered at or None]
+        self._sent = {}        # instance id -> [sent at, answered at or None, in Nova]
         self._records = {}     # instance id -> newest record (last read)
         self._first_seen = {}  # (instance id, record key) -> when first seen unfinished
         self._read_started = None
         self._ended = set()    # instances of ours whose end was reported
+        self._earlier = {}     # instance id -> key of its record when its call was sent
 
     def sent(self, instance_id, now):
-        self._sent[instance_id] = [now, None]
+        self._sent[instance_id] = [now, None, True]
         self._ended.discard(instance_id)
+        earlier = self._records.pop(instance_id, None)
+        if earlier is not None:
+            self._earlier[instance_id] = self._key(earlier)
 
-    def answered(self, instance_id, now):
+    def answered(self, instance_id, now, in_nova=True):
+        """The call was answered; ``in_nova`` false: refused, or never sent."""
         if instance_id in self._sent:
-            self._sent[instance_id][1] = now
+            self._sent[instance_id][1:] = [now, bool(in_nova)]
 
     @staticmethod
     def _key(record):
         return str(record.get("uuid") or record.get("id") or "")
 
-    def _unfinished(self, instance_id, now):
+    def _unfinished(self, instance_id, now, unseen_since=None):
         record = self._records.get(instance_id)
-        if record is None or record.get("status") in FINAL:
+        if record is None:
+            return unseen_since is not None and now - unseen_since < self.stall_seconds
+        if record.get("status") in FINAL:
             return False
         first = self._first_seen.get((instance_id, self._key(record)), now)
         return now - first < self.stall_seconds
@@ -183,16 +192,17 @@ class Flight:
     def observe(self, records, read_started, now):
         """Take a read of the records (``newest_by_instance``) that began at
         ``read_started``; returns the ``Completion`` of each rebuild of ours it ended."""
-        self._records = dict(records)
+        self._records = {instance_id: record for instance_id, record in records.items()
+                         if self._key(record) != self._earlier.get(instance_id, None)}
         self._read_started = read_started
         for instance_id, record in self._records.items():
             if record.get("status") not in FINAL:
                 self._first_seen.setdefault((instance_id, self._key(record)), now)
         ended = []
-        for instance_id, (sent_at, answered_at) in self._sent.items():
+        for instance_id, (sent_at, answered_at, in_nova) in self._sent.items():
             record = self._records.get(instance_id)
             if (instance_id in self._ended or answered_at is None or answered_at > read_started
-                    or record is None or record.get("status") not in FINAL):
+                    or not in_nova or record is None or record.get("status") not in FINAL):
                 continue
             seconds = rebuild_seconds(record)
             ended.append(Completion(instance_id, now - sent_at if seconds is None else seconds,
@@ -203,12 +213,14 @@ class Flight:
     def count(self, now):
         """Rebuilds in flight now."""
         count = 0
-        for instance_id, (_sent_at, answered_at) in self._sent.items():
+        for instance_id, (_sent_at, answered_at, in_nova) in self._sent.items():
             if answered_at is None:
                 count += 1
+            elif not in_nova or instance_id in self._ended:
+                continue
             elif self._read_started is None or answered_at > self._read_started:
-                count += 1
-            elif self._unfinished(instance_id, now):
+                count += 1  # that read could not see its record
+            elif self._unfinished(instance_id, now, unseen_since=answered_at):
                 count += 1
         return count + sum(1 for instance_id in self._records
                            if instance_id not in self._sent

@@ -285,6 +285,7 @@ class PacingProgressBrowserTests(chromium.admin_test_case()):
             """The sender's wait between checks: the first one is the browser's turn, then
             Nova finishes what was sent so the batch can end."""
             if not seen:
+                self.nova.step_all(1)  # the targets claimed them: rebuilding, records shown
                 seen["page"] = self._look_at_the_page(batch)
             self.nova.finish_all()
 

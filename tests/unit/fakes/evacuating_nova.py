@@ -7,6 +7,8 @@ what the progress endpoint reads:
   ``updated`` is at or after it, deleted ones included, like Nova) and serves ``updated``
   (stamped now, or at ``clock`` when a test sets it);
 * ``GET /os-migrations`` honours ``changes-since`` (``updated_at``) and answers newest first;
+  a record just accepted has no ``updated_at`` yet (nova-api writes only ``created_at``), so
+  a ``changes-since`` list skips it until the target compute claims it (``pre-migrating``);
 * an accepted evacuate creates an ``accepted`` evacuation record and an ``evacuate``
   instance action (with the answer's request id) and sets the server to REBUILD/rebuilding,
   as nova-api does, before it answers (so a lost answer leaves them: ``nova.py``'s fates);
@@ -84,7 +86,7 @@ class EvacuatingFakeNova(WritableFakeNova):
             migration["status"] = status
             if status != "accepted":
                 migration["dest_compute"] = self.dest
-            self._touch(migration, "updated_at")
+                self._touch(migration, "updated_at")  # Nova writes it from the claim on
             if moved and self.stopped_after:
                 server_status = "SHUTOFF"
             server["status"] = server_status
@@ -173,7 +175,7 @@ class EvacuatingFakeNova(WritableFakeNova):
                 since = _parse(query["changes-since"][0])
                 items = [m for m in reversed(self.migrations)
                          if m.get("source_compute") == query.get("source_compute", [None])[0]
-                         and _parse(m["updated_at"]) >= since]
+                         and m["updated_at"] and _parse(m["updated_at"]) >= since]
                 return 200, self._page("migrations", items, query, "os-migrations")
             return super().answer(method, path, query, headers)
 
@@ -183,9 +185,11 @@ class EvacuatingFakeNova(WritableFakeNova):
             with self.lock:
                 server = self.server(server_id)
                 now = self._now()
-                self.migrations.append(factories.migration(
+                migration = factories.migration(
                     server_id, server["OS-EXT-SRV-ATTR:host"], now, status="accepted",
-                    dest=None))
+                    dest=None)
+                migration["updated_at"] = None  # as nova-api creates it: only created_at
+                self.migrations.append(migration)
                 self.progress_of[server_id] = 0
                 server.pop("fault", None)
                 self._apply(server_id)

@@ -17,7 +17,8 @@ with Nova's paging (``limit``/``marker`` and ``<key>_links``).
   * ``unauthorized_after``: once that many evacuate calls went through, every request gets
     401, as Keystone's middleware answers an expired token.
   * ``PUT /os-services/...``: records the body, answers like Nova.
-  * ``GET /os-migrations``: ``migrations`` filtered by ``source_compute``/``migration_type``.
+  * ``GET /os-migrations``: ``migrations`` filtered by ``source_compute``/``migration_type``/
+    ``instance_uuid``/``status``.
 
 * ``fake_request``: the Horizon request the API layer reads; ``running``: a fixture's body.
 
@@ -216,7 +217,8 @@ class WritableFakeNova(FakeNova):
                     "code": self.migrations_status, "message": "migrations broke"}}
             items = [m for m in self.migrations
                      if all(m.get(key) == query[key][0]
-                            for key in ("source_compute", "migration_type", "instance_uuid")
+                            for key in ("source_compute", "migration_type", "instance_uuid",
+                                        "status")
                             if key in query)]
             return 200, self._page("migrations", items, query, "os-migrations")
         return super().answer(method, path, query, headers)

@@ -101,6 +101,9 @@ def test_resume_after_the_worker_died_sends_only_the_missing_items(evac_nova):
     assert batch.state == EvacuationBatch.SUBMITTING
     assert states(batch) == {"submitted": 3, "submitting": 1, "pending": 4}
     assert len(evac_nova.evacuations()) == 4
+    # Nova got the call in flight and a target compute claimed it (its record is in Nova's
+    # changes-since list from then on).
+    evac_nova.step(executor.in_flight_item.instance_id)
     data = snapshots.snapshot(request, batch)
     assert data["resume"]["possible"] and data["resume"]["open_items"] == 5
     assert "gone" in data["resume"]["reason"]
@@ -113,8 +116,9 @@ def test_resume_after_the_worker_died_sends_only_the_missing_items(evac_nova):
     run = evacuations.resume(request, batch, executor=submission.InlineExecutor())
 
     assert run.resumed and run.done
-    # One read of Nova's evacuation records decided what was already sent.
-    assert len(evac_nova.calls("/os-migrations")) - migrations_before == 1
+    # One read of Nova's evacuation records (two list calls: updated since the batch began,
+    # just accepted) decided what was already sent.
+    assert len(evac_nova.calls("/os-migrations")) - migrations_before == 2
     resent = evac_nova.evacuated_ids()[posts_before:]
     assert len(resent) == 4
     assert executor.in_flight_item.instance_id not in resent
@@ -306,3 +310,24 @@ def test_a_sender_that_finished_while_the_page_was_reading_is_not_gone(evac_nova
     status = liveness.resume_status(page_read)
     assert not status.possible
     assert "gone" not in status.reason and "over" in status.reason
+
+
+def test_resume_finds_a_call_nova_only_just_accepted_in_one_read(evac_nova):
+    """The call in flight when the worker died is only ``accepted`` (no compute claimed it
+    yet: Nova's changes-since list skips it). The resume's own read finds it all the same:
+    not sent again, no per-instance question."""
+    batch, executor = died_mid_batch(evac_nova, count=4, answered=1)
+    in_flight = executor.in_flight_item.instance_id
+    assert evac_nova.migration_of(in_flight)["status"] == "accepted"
+    posts_before = len(evac_nova.evacuations())
+
+    def instance_reads():
+        return sum(1 for r in evac_nova.calls("/os-migrations") if "instance_uuid" in r.query)
+    before = instance_reads()
+    run = evacuations.resume(fake_request(evac_nova.endpoint), batch,
+                             executor=submission.InlineExecutor())
+    assert run.done
+    assert in_flight not in evac_nova.evacuated_ids()[posts_before:]
+    assert set(Counter(evac_nova.evacuated_ids()).values()) == {1}
+    assert EvacuationItem.objects.get(pk=executor.in_flight_item.pk).found_migration_id
+    assert instance_reads() == before

@@ -22,7 +22,11 @@ PASSWORD = "Sup3r-Secret-Evac-Pw"
 
 @pytest.fixture
 def fake_nova(settings):
-    """This module's fake Nova: ``WritableFakeNova`` (the history tests' is ``AuditFakeNova``)."""
+    """This module's fake Nova: ``WritableFakeNova`` (the history tests' is ``AuditFakeNova``).
+    It keeps no evacuation records, so a paced run would hold every accepted call in its
+    window: the runs here are unpaced (pacing: test_submission_pacing.py, whose fake plays
+    the records forward)."""
+    settings.EVAC_PACING = False
     yield from nova.running(settings, nova.WritableFakeNova())
 
 
@@ -132,9 +136,6 @@ def test_one_worker_pool_keeps_priority_order(fake_nova, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_start_returns_before_the_work_is_done(fake_nova, settings):
-    # Paced (the default): this fake Nova keeps no records, so each window's worth is let
-    # go at the next check; a short interval keeps 200 instances quick.
-    settings.EVAC_PACING_CHECK_SECONDS = 0.05
     fake_nova.gate = threading.Event()  # every evacuate waits here until the test opens it
     batch = create("cmp1", servers_on("cmp1", 200))
 
@@ -170,7 +171,6 @@ def test_items_are_persisted_as_each_call_returns(fake_nova, settings):
 @pytest.mark.django_db(transaction=True)
 def test_concurrency_bound_is_honoured(fake_nova, settings):
     settings.EVAC_SUBMIT_CONCURRENCY = 3
-    settings.EVAC_PACING_CHECK_SECONDS = 0.05  # paced: see the test above
     fake_nova.gate = threading.Event()
     batch = create("cmp1", servers_on("cmp1", 30))
     run = submission.start(batch, credentials(fake_nova))

@@ -102,20 +102,34 @@ def test_in_flight_counts_calls_unseen_answers_and_unfinished_records():
     for number, instance_id in enumerate("abcd"):
         flight.sent(instance_id, now=number)
     assert flight.count(now=4) == 4  # unanswered calls
-    for instance_id in "abc":
+    for instance_id in "ab":
         flight.answered(instance_id, now=5)
-    assert flight.count(now=5) == 4  # answered, not yet seen in a read
+    flight.answered("c", now=5, in_nova=False)  # refused
+    assert flight.count(now=5) == 3  # c: Nova refused it, it never was in flight
     ended = flight.observe({"a": record("a", "pre-migrating"), "b": record("b", "done")},
                            read_started=6, now=7)
-    # a: rebuilding; b: done (5 s on Nova's clock); c: no record, Nova refused or never got
-    # it; d: its call is still out.
+    # a: rebuilding; b: done (5 s on Nova's clock); d: its call is still out.
     assert ended == [pacing.Completion("b", 5.0, False)]
     assert flight.count(now=7) == 2
     flight.answered("d", now=8)
     assert flight.count(now=8) == 2  # a, and d: answered after the read began (unseen)
     assert flight.observe({"a": record("a", "error")}, read_started=9, now=9) == [
         pacing.Completion("a", 5.0, True)]
-    assert flight.count(now=9) == 0
+    # d was accepted, but Nova's changes-since list skips a record whose updated_at is
+    # still null (just accepted, queued in the conductor): it is in flight all the same.
+    assert flight.count(now=9) == 1
+    assert flight.observe({"d": record("d", "done")}, read_started=10, now=10) == [
+        pacing.Completion("d", 5.0, False)]
+    assert flight.count(now=10) == 0
+
+
+def test_an_accepted_call_whose_record_never_shows_stops_counting_after_the_stall_time():
+    flight = pacing.Flight(stall_seconds=60)
+    flight.sent("a", now=0)
+    flight.answered("a", now=1)
+    flight.observe({}, read_started=2, now=2)
+    assert flight.count(now=60) == 1
+    assert flight.count(now=62) == 0
 
 
 def test_an_earlier_runs_rebuilds_count_and_a_stuck_one_stops_counting():
@@ -202,3 +216,17 @@ def test_window_stays_in_bounds_and_items_go_in_priority_order(minimum, start, m
     sent.extend(queue.rest())
     assert sent == [key for key in order if key not in cancelled]
     assert sent == sorted(sent)  # never out of priority order
+
+
+def test_a_retried_instances_earlier_record_is_not_its_new_calls():
+    flight = pacing.Flight()
+    flight.observe({"a": record("a", "error", record_id=1)}, read_started=0, now=0)
+    flight.sent("a", now=1)
+    flight.answered("a", now=2)
+    # The next read still shows the failed record only (the new one is not visible yet).
+    assert flight.observe({"a": record("a", "error", record_id=1)}, read_started=3,
+                          now=3) == []
+    assert flight.count(now=3) == 1
+    assert flight.observe({"a": record("a", "done", record_id=2)}, read_started=4,
+                          now=4) == [pacing.Completion("a", 5.0, False)]
+    assert flight.count(now=4) == 0

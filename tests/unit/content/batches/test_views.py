@@ -379,6 +379,7 @@ class PagingTests(FakeNovaViewTests):
 
     def test_paging_follows_the_cloud_s_records_not_the_batch_size(self):
         batch = self.make_batch(250)
+        self.nova.step_all(1)  # claimed by the target: records in Nova's changes-since list
         self.poll(batch)  # warm the version cache
         before = len(self.nova.requests)
         data = self.poll(batch)
@@ -425,6 +426,8 @@ class ActionTests(FakeNovaViewTests):
         batch = self.make_batch(2)
         failed = batch.items.order_by("position")[0]
         self.nova.fail(failed.instance_id, "error")
+        self.assertEqual("failed", {r["id"]: r for r in self.poll(batch)["items"]}[
+            failed.pk]["state"])  # what the operator saw before clicking Retry
         res = self.post("retry", batch)  # no item: every failed one
         self.assertEqual(200, res.status_code, res.content)
         # Sent again although Nova has an (errored) evacuation record since the batch began.
@@ -542,6 +545,7 @@ class Issue13Tests(FakeNovaViewTests):
         self.assertIn("1 sent, 0 refused, 0 waiting, 0 cancelled, 1 answer lost",
                       self.client.get(INDEX_URL).content.decode())
         self.nova.servers_status = 200
+        self.nova.step(lost.instance_id)  # claimed: its record is in the changes-since list
         row = self.poll(batch)["items"][0]  # Nova's records show it: it was accepted
         self.assertEqual("rebuilding", row["state"])
         lost.refresh_from_db()
