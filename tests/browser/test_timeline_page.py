@@ -19,6 +19,7 @@ from evac_dashboard.rules import request as evac_request
 from evac_dashboard.store import batches
 from tests.browser import chromium
 from tests.unit.factories import ADMIN, servers_on
+from tests.unit.fakes import evacuating_nova
 from tests.unit.fakes.nova import fake_request
 
 pytestmark = [pytest.mark.browser,
@@ -110,6 +111,25 @@ class TimelineBrowserTests(chromium.admin_test_case()):
         path = os.path.join(folder, "timeline-finished.png")
         section.screenshot(path)
         self.assertTrue(os.path.getsize(path) > 1000)
+
+    def test_a_running_recovery_redraws_its_timeline_within_seconds_of_a_change(self):
+        """One instance done while the others rebuild: the chart shows it done a few
+        seconds later, not only at the end (it once redrew at most every 10 s, and only on
+        a poll that saw a change: a change seen sooner was never drawn)."""
+        servers = servers_on("cmp4", 3, project="p1")
+        batch = self._sent(servers)
+        self._open(batch)
+        self.nova.step(servers[0]["id"], to=len(evacuating_nova.SEQUENCE) - 1)
+
+        def one_done(driver):
+            try:
+                return len(driver.find_element(By.ID, "evac-timeline").find_elements(
+                    By.CSS_SELECTOR, ".evac-timeline-end-done")) == 1
+            except StaleElementReferenceException:
+                return False
+        WebDriverWait(self.selenium, 7).until(one_done)  # 2.1 s here; no reload
+        self.assertEqual("false", self.selenium.find_element(
+            By.ID, "evac-progress").get_attribute("data-final"))
 
     def test_a_running_recovery_redraws_its_timeline_when_it_ends(self):
         servers = servers_on("cmp4", 3, project="p1")

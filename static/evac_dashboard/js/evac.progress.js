@@ -430,23 +430,44 @@
       });
     }
 
-    // The timeline chart of a running recovery, redrawn by the server: when polls see
-    // changes (at most every 10 s) and once when the batch is final.
+    // The timeline chart of a running recovery, redrawn by the server after polls saw
+    // changes: at most every 2 s, or 10 times as long as the last redraw took (a big
+    // batch's chart costs more); a change seen sooner is drawn when that time is up. Once
+    // more when the batch is final, retried a few times if that fails (the last chart is
+    // the one a post-mortem starts from).
     var timeline = {
       url: root.getAttribute('data-timeline-url'),
-      every: 10000,
+      every: 2000,
+      gap: 2000,
       drawnAt: Date.now(),
+      dirty: false,
+      final: false,
       pending: false,
+      timer: null,
+      finalTries: 0,
       done: root.getAttribute('data-final') === 'true'
     };
 
     function redrawTimeline(changed, final) {
-      if (!timeline.url || timeline.done || timeline.pending) {
+      if (!timeline.url || timeline.done) {
         return;
       }
-      if (!final && !(changed && Date.now() - timeline.drawnAt >= timeline.every)) {
+      timeline.dirty = timeline.dirty || changed;
+      timeline.final = timeline.final || final;
+      if (timeline.pending || timeline.timer || !(timeline.dirty || timeline.final)) {
         return;
       }
+      var wait = timeline.final ? 0 : timeline.gap - (Date.now() - timeline.drawnAt);
+      if (wait > 0) {
+        timeline.timer = setTimeout(function () {
+          timeline.timer = null;
+          redrawTimeline(false, false);
+        }, wait);
+        return;
+      }
+      var drawingFinal = timeline.final;
+      var began = Date.now();
+      timeline.dirty = false;
       timeline.pending = true;
       fetch(timeline.url, {credentials: 'same-origin', cache: 'no-store',
                            headers: {'X-Requested-With': 'XMLHttpRequest'}
@@ -457,15 +478,33 @@
         holder.innerHTML = html || '';
         var fresh = holder.querySelector('#evac-timeline');
         var old = document.getElementById('evac-timeline');
-        if (fresh && old) {
-          old.parentNode.replaceChild(fresh, old);
-          timeline.drawnAt = Date.now();
-          timeline.done = final;
+        if (!fresh || !old) {
+          throw new Error('no chart');
         }
+        old.parentNode.replaceChild(fresh, old);
+        timeline.drawnAt = Date.now();
+        timeline.gap = Math.max(timeline.every, 10 * (timeline.drawnAt - began));
+        timeline.done = drawingFinal;
       }).catch(function () {
-        // the chart stays as it was; the next change tries again
+        // the chart stays as it was: tried again after the gap, or, when final, a few
+        // times more, then left
+        timeline.drawnAt = Date.now();
+        if (!drawingFinal) {
+          timeline.dirty = true;
+        } else if (timeline.finalTries < 3) {
+          timeline.finalTries += 1;
+          timeline.timer = setTimeout(function () {
+            timeline.timer = null;
+            redrawTimeline(false, true);
+          }, 3000 * timeline.finalTries);
+        } else {
+          timeline.done = true;
+        }
       }).then(function () {
         timeline.pending = false;
+        if (!timeline.done && !timeline.timer && (timeline.dirty || timeline.final)) {
+          redrawTimeline(false, false);  // a change or the end came while it was drawn
+        }
       });
     }
 
