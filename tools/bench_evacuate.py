@@ -845,35 +845,44 @@ def production_assets(run_dir, auth_url):
 
 
 class DashboardSwitch:
-    """The bench's one dashboard, restarted with EVAC_PACING on or off (None: the settings'
-    default) when the next run needs the other setting, so that both write one database."""
+    """The bench's one dashboard, restarted with other settings in its environment (a dict
+    of EVAC_* names, read by devsite/settings.py; empty: the defaults) when the next run
+    needs others, so that every run writes one database."""
 
     def __init__(self, run_dir, cloud):
         self.run_dir, self.cloud = run_dir, cloud
-        self.stack = self.dashboard = self.pacing = None
+        self.stack = self.dashboard = self.settings = None
 
-    def use(self, pacing):
-        if self.dashboard is not None and pacing == self.pacing:
+    def use(self, settings):
+        settings = dict(settings or {})
+        if self.dashboard is not None and settings == self.settings:
             return self.dashboard
         from tests.integration.dashboard_server import running_dashboard
 
         self.close()
-        env = dict(PRODUCTION_ENV)
-        if pacing is not None:
-            env["EVAC_PACING"] = "1" if pacing else "0"
+        env = dict(PRODUCTION_ENV, **settings)
         self.stack = contextlib.ExitStack()
         with quiet_output():
             base_url = self.stack.enter_context(running_dashboard(
                 self.run_dir, self.cloud.auth_url, extra_env=env))
         self.dashboard = Dashboard(base_url, self.cloud.config["admin"])
         self.dashboard.login()  # a fresh runserver's first request loads Horizon: not timed
-        self.pacing = pacing
+        self.settings = settings
         return self.dashboard
 
     def close(self):
         if self.stack is not None:
             self.stack.close()
         self.stack = self.dashboard = None
+
+
+def panel_settings(args, method):
+    """The dashboard's settings (environment) for a run of ``method``."""
+    if args.pacing_ab and method in ("panel", "panel-paced"):
+        return {"EVAC_PACING": "1" if method == "panel-paced" else "0"}
+    if method == "panel-variant":
+        return dict(pair.split("=", 1) for pair in args.ab_env)
+    return {}
 
 
 def negotiated_version(compute):
@@ -897,13 +906,15 @@ def build_plan(args):
     for _repeat in range(args.repeats):
         if methods and not args.no_horizon:
             plan.append(("horizon", 1))
-        if methods:
+        if methods and not getattr(args, "no_bare", False):
             plan.append(("bare", args.concurrency))
             if args.serial_check and args.concurrency != 1:
                 plan.append(("bare", 1))
         plan.append(("panel", None))
         if getattr(args, "pacing_ab", False):
             plan.append(("panel-paced", None))
+        if getattr(args, "ab_env", None):
+            plan.append(("panel-variant", None))
         if observers:
             plan.extend(("panel+%s" % kind, None) for kind in args.observers)
     return plan
@@ -927,7 +938,7 @@ def best_fixed(rows, concurrency):
 
 
 LABELS = {"bare": "(b) bare script", "panel": "(c) panel", "horizon": "(a) Horizon today",
-          "panel-paced": "(c) panel, pacing on",
+          "panel-paced": "(c) panel, pacing on", "panel-variant": "(c) panel, --ab-env",
           "panel+progress": "(c) + progress page", "panel+rows": "(c) + per-row polling"}
 
 
@@ -952,6 +963,11 @@ def parse_args(argv):
     p.add_argument("--no-serial-check", dest="serial_check", action="store_false",
                    help="skip the extra (b) run at concurrency 1")
     p.add_argument("--no-horizon", action="store_true", help="skip (a)")
+    p.add_argument("--no-bare", action="store_true", help="skip (b)")
+    p.add_argument("--ab-env", nargs="+", metavar="NAME=VALUE", default=[],
+                   help="run the panel twice each round, the second time ('(c) panel, "
+                        "--ab-env') with these settings in its environment (e.g. "
+                        "EVAC_PACING_CHECK_SECONDS=0.5; devsite/settings.py reads them)")
     p.add_argument("--pacing-ab", action="store_true",
                    help="--plan methods/full: run the panel twice each round, with EVAC_PACING "
                         "off ('(c) panel') and on ('(c) panel, pacing on'), and compare them")
@@ -1030,7 +1046,7 @@ def main(argv=None):
             production_assets(out_dir / "dashboard", cloud.auth_url)
         dashboards = DashboardSwitch(out_dir / "dashboard", cloud)
         stack.callback(dashboards.close)
-        ctx.dashboard = dashboards.use(False if args.pacing_ab else None)
+        ctx.dashboard = dashboards.use(panel_settings(args, "panel"))
         say("dashboard %s (runserver, log %s)%s" % (
             ctx.dashboard.base, out_dir / "dashboard" / "runserver.log",
             "; A/B of pacing: '(c) panel' runs with EVAC_PACING off, '(c) panel, pacing on' "
@@ -1038,8 +1054,8 @@ def main(argv=None):
             if args.pacing_ab else ""))
         say("")
         for number, (method, concurrency) in enumerate(plan, 1):
-            if args.pacing_ab and method.startswith("panel"):
-                ctx.dashboard = dashboards.use(method == "panel-paced")
+            if method.startswith("panel"):
+                ctx.dashboard = dashboards.use(panel_settings(args, method))
             say("run %d/%d: %s%s — preparing (reset, %d servers on %s, kill, force down)"
                 % (number, len(plan), LABELS[method],
                    " at concurrency %d" % concurrency if method == "bare" else "",
@@ -1126,6 +1142,13 @@ def report(args, rows, elapsed):
             "fixed way, %s x the panel with pacing off" % (
                 fmt(paced_done), ", ".join(fmt(r["done"]) for r in paced),
                 fmt(paced_vs_best, 3), fmt(pacing_ratio, 3)))
+    variant = [r for r in rows if r["method"] == "panel-variant"]
+    variant_done = median([r["done"] for r in variant])
+    variant_ratio = variant_done / panel_done if variant_done and panel_done else None
+    if variant:
+        say("  (c) panel with %s: time-to-done median %s s (runs: %s); %s x the panel" % (
+            " ".join(args.ab_env), fmt(variant_done), ", ".join(fmt(r["done"]) for r in variant),
+            fmt(variant_ratio, 3)))
     for r in serial:
         many_submit = median([b["submitted"] for b in bare])
         say("  concurrency (b): 1 caller: all calls answered in %s s, done %s s; %d callers "
@@ -1166,6 +1189,9 @@ def report(args, rows, elapsed):
         final += [("unpaced_done_seconds", panel_done, 2), ("paced_done_seconds", paced_done, 2),
                   ("paced_done_vs_best_ratio", paced_vs_best, 3),
                   ("paced_vs_unpaced_ratio", pacing_ratio, 3)]
+    if variant:
+        final += [("variant_done_seconds", variant_done, 2),
+                  ("variant_vs_panel_ratio", variant_ratio, 3)]
     if args.plan != "methods":
         names = ("observer_calls", "observer_cpu_ratio", "observer_ratio",
                  "observer_submit_ratio")

@@ -42,9 +42,11 @@ EVAC_SERVICE_DOWN_TIME = int(os.environ.get("EVAC_SERVICE_DOWN_TIME") or (
     if not os.environ.get("EVAC_KEYSTONE_URL") or os.environ.get("EVAC_KEYSTONE_URL")
     == CLOUD.get("auth_url") else 60))
 OPENSTACK_KEYSTONE_DEFAULT_ROLE = "member"
-# Pacing on or off for one run (the bench's A/B of EVAC_PACING); unset: the default.
-if os.environ.get("EVAC_PACING"):
-    EVAC_PACING = os.environ["EVAC_PACING"]
+# Pacing for one run (the bench's A/B runs: --pacing-ab, --ab-env); unset: the defaults.
+for _name in ("EVAC_PACING", "EVAC_PACING_CHECK_SECONDS", "EVAC_PACING_MIN_WINDOW",
+              "EVAC_PACING_START_WINDOW", "EVAC_PACING_MAX_WINDOW", "EVAC_SUBMIT_CONCURRENCY"):
+    if os.environ.get(_name):
+        globals()[_name] = os.environ[_name]
 # The hosts' BMCs: the local cloud's (Redfish; cloud.json "bmc") when the dashboard runs
 # against it, or a file named by EVAC_BMC_FILE.
 EVAC_BMC_FILE = os.environ.get("EVAC_BMC_FILE") or (

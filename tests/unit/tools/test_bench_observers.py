@@ -110,3 +110,37 @@ def test_the_dev_site_takes_pacing_from_the_environment():
                                         capture_output=True, text=True,
                                         timeout=120).stdout.split()[-1]
     assert answers == {"0": "False", "1": "True"}
+
+
+def test_ab_env_runs_a_second_panel_with_those_settings_and_compares_it(monkeypatch, capsys):
+    import bench_evacuate
+
+    args = bench_evacuate.parse_args(["--plan", "methods", "--repeats", "2", "--no-bare",
+                                      "--no-horizon", "--ab-env",
+                                      "EVAC_PACING_CHECK_SECONDS=0.5"])
+    args.concurrency = 8
+    assert bench_evacuate.build_plan(args) == [("panel", None), ("panel-variant", None)] * 2
+    assert bench_evacuate.panel_settings(args, "panel") == {}
+    assert bench_evacuate.panel_settings(args, "panel-variant") == {
+        "EVAC_PACING_CHECK_SECONDS": "0.5"}
+    monkeypatch.setattr(bench_evacuate, "say", print)
+    monkeypatch.setattr(bench_evacuate, "row_text", lambda r: "")
+    rows = [{"run": 1, "method": m, "concurrency": 8, "done": d, "submitted": 1.0,
+             "request": 0.2, "review": 0.1, "failed_count": 0, "polls": 1, "servers": 30}
+            for m, d in (("panel", 20.0), ("panel-variant", 18.0))]
+    bench_evacuate.report(args, rows, 60)
+    out = capsys.readouterr().out
+    assert "variant_done_seconds=18.00" in out and "variant_vs_panel_ratio=0.900" in out
+
+
+def test_the_dev_site_takes_the_pacing_numbers_from_the_environment():
+    import subprocess
+    import sys
+
+    code = ("import django; django.setup(); from evac_dashboard import conf; "
+            "print(conf.pacing_check_seconds(), conf.pacing_window())")
+    env = dict(__import__("os").environ, EVAC_PACING_CHECK_SECONDS="0.5",
+               EVAC_PACING_START_WINDOW="6", DJANGO_SETTINGS_MODULE="evac_dashboard.devsite.settings")
+    answer = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=120).stdout.strip().splitlines()[-1]
+    assert answer == "0.5 (2, 6, 16)"
