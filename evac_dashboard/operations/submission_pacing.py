@@ -6,8 +6,8 @@ A paced run (``operations.submission``; setting EVAC_PACING, on by default) send
 Its ``PacedSender.send`` loop runs on a thread of its own beside the run's pool (whose
 workers stay one per call, taking the calls in order), or inline on an ``InlineExecutor``:
 it hands the pool what the window has room for, then waits EVAC_PACING_CHECK_SECONDS and
-reads the batch's evacuation records (``actions.evacuations_since_with_accepted``, as a
-resume does: two list calls per check whatever the batch's size) and the items still
+reads the batch's evacuation records (one list call per check whatever the batch's size;
+a resume's checks also list the just-accepted ones, as its start does) and the items still
 waiting (one database query: a cancelled item leaves the queue), and so on until every
 item was sent.
 Calls in flight stay bounded by the pool's ``batch.concurrency`` workers
@@ -101,7 +101,7 @@ class PacedSender:
         self._published_at = None
         self._since = run._batch.created_at - CLOCK_SKEW_MARGIN
         self._wanted = set()
-        self.reads = 0  # Nova list calls made (two per check)
+        self.reads = 0  # Nova list calls made (one per check, two on a resume)
 
     # --- the loop -------------------------------------------------------------------
     def send(self, items):
@@ -166,7 +166,7 @@ class PacedSender:
 
     # --- what Nova finished ---------------------------------------------------------
     def _check(self, queue):
-        """Read the batch's records (two Nova calls) and the items still waiting; False
+        """Read the batch's records (``_records``) and the items still waiting; False
         when the records could not be read ``MAX_READ_FAILURES`` times in a row."""
         started = self._clock()
         try:
@@ -195,10 +195,15 @@ class PacedSender:
         return True
 
     def _records(self):
-        """The batch's evacuation records, the just accepted ones included (two calls)."""
-        self.reads += 2
-        return actions.evacuations_since_with_accepted(
-            self._run._credentials, self._run._batch.source_host, self._since)
+        """The batch's evacuation records: one list call. A resume's also lists the records
+        just accepted, which that list skips (``updated_at`` still null): an earlier run's
+        calls may be among them, while this run's own count from their answers."""
+        credentials, host = self._run._credentials, self._run._batch.source_host
+        if self._run.resumed:
+            self.reads += 2
+            return actions.evacuations_since_with_accepted(credentials, host, self._since)
+        self.reads += 1
+        return actions.evacuation_migrations(credentials, host, self._since)
 
     def _publish(self):
         """Write the window on the batch when it (or the count in flight) changed."""

@@ -139,8 +139,8 @@ def test_the_dev_site_takes_the_pacing_numbers_from_the_environment():
 
     code = ("import django; django.setup(); from evac_dashboard import conf; "
             "print(conf.pacing_check_seconds(), conf.pacing_window())")
-    env = dict(__import__("os").environ, EVAC_PACING_CHECK_SECONDS="0.5",
+    env = dict(__import__("os").environ, EVAC_PACING_CHECK_SECONDS="0.25",
                EVAC_PACING_START_WINDOW="6", DJANGO_SETTINGS_MODULE="evac_dashboard.devsite.settings")
     answer = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                             text=True, timeout=120).stdout.strip().splitlines()[-1]
-    assert answer == "0.5 (2, 6, 16)"
+    assert answer == "0.25 (2, 6, 16)"

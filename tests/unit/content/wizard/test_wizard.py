@@ -240,6 +240,16 @@ class WizardConfirmTests(WizardCase):
         self.assertNotIn("priority 0", html)      # web-2 has none: "priority -"
         self.assertIn("priority -", html)
 
+    def test_a_priority_beyond_the_database_column_reads_invalid_never_a_500(self):
+        """A tenant's number too big for MariaDB's INT (issue 13): shown as invalid."""
+        for raw in ("2147483648", "-2147483649", "100000000000000000000", "9" * 400):
+            self.servers[1]["metadata"] = {"evac:restart_priority": raw}
+            res = self.client.get(WIZARD_URL)
+            self.assertEqual(200, res.status_code, raw)
+            html = res.content.decode()
+            self.assertIn("invalid priority", html, raw)
+            self.assertNotIn("priority %s" % raw, html)  # never used as a number
+
 
 class NoTargetTests(WizardCase):
     @mock.patch.object(submission, "start")
