@@ -160,7 +160,8 @@ class PacedSender:
         finally:
             with self._lock:
                 lost = item.pk in self._run._lost  # Nova may have it
-                self.flight.answered(item.instance_id, self._clock(), in_nova=accepted or lost)
+                self.flight.answered(item.instance_id, self._clock(),
+                                     in_nova=True if accepted else (None if lost else False))
                 if lost:
                     self.window.failed()
 

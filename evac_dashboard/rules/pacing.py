@@ -148,7 +148,8 @@ class Flight:
     answer lost) until its newest record is final: Nova's ``changes-since`` list (filtered
     on ``updated_at``) skips a record whose ``updated_at`` is still null, one just accepted
     and queued in the conductor or scheduler, so an accepted call with no record in a read
-    is in flight all the same. A refused call stops counting at its answer. Instances of
+    is in flight all the same. A refused call stops counting at its answer; one whose
+    answer was lost counts while a record of it shows unfinished. Instances of
     the batch this sender did not send (an earlier run's) count by their records alone; the
     record an instance had when its call was sent (an earlier attempt's) is not this call's.
     A rebuild unfinished ``stall_seconds`` after its record was first seen (or, unseen, after
@@ -172,9 +173,11 @@ class Flight:
             self._earlier[instance_id] = self._key(earlier)
 
     def answered(self, instance_id, now, in_nova=True):
-        """The call was answered; ``in_nova`` false: refused, or never sent."""
+        """The call was answered. ``in_nova``: True, Nova accepted it; False, refused or
+        never sent; None, the answer was lost (it counts only while a record of it shows
+        unfinished: Nova may never have got it)."""
         if instance_id in self._sent:
-            self._sent[instance_id][1:] = [now, bool(in_nova)]
+            self._sent[instance_id][1:] = [now, in_nova]
 
     @staticmethod
     def _key(record):
@@ -202,7 +205,8 @@ class Flight:
         for instance_id, (sent_at, answered_at, in_nova) in self._sent.items():
             record = self._records.get(instance_id)
             if (instance_id in self._ended or answered_at is None or answered_at > read_started
-                    or not in_nova or record is None or record.get("status") not in FINAL):
+                    or in_nova is False or record is None
+                    or record.get("status") not in FINAL):
                 continue
             seconds = rebuild_seconds(record)
             ended.append(Completion(instance_id, now - sent_at if seconds is None else seconds,
@@ -216,8 +220,10 @@ class Flight:
         for instance_id, (_sent_at, answered_at, in_nova) in self._sent.items():
             if answered_at is None:
                 count += 1
-            elif not in_nova or instance_id in self._ended:
+            elif in_nova is False or instance_id in self._ended:
                 continue
+            elif in_nova is None:
+                count += self._unfinished(instance_id, now)  # lost: by its record alone
             elif self._read_started is None or answered_at > self._read_started:
                 count += 1  # that read could not see its record
             elif self._unfinished(instance_id, now, unseen_since=answered_at):

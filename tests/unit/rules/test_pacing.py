@@ -230,3 +230,19 @@ def test_a_retried_instances_earlier_record_is_not_its_new_calls():
     assert flight.observe({"a": record("a", "done", record_id=2)}, read_started=4,
                           now=4) == [pacing.Completion("a", 5.0, False)]
     assert flight.count(now=4) == 0
+
+
+def test_a_lost_answer_counts_only_while_its_record_shows_unfinished():
+    """A lost answer may be one Nova never got (a 500 from a proxy): it must not hold a
+    place in the window for the stall time; if Nova did get it, its record counts."""
+    flight = pacing.Flight(stall_seconds=300)
+    flight.sent("a", now=0)
+    flight.answered("a", now=1, in_nova=None)
+    assert flight.count(now=2) == 0
+    flight.observe({}, read_started=2, now=2)
+    assert flight.count(now=3) == 0
+    flight.observe({"a": record("a", "pre-migrating")}, read_started=4, now=4)
+    assert flight.count(now=4) == 1
+    assert flight.observe({"a": record("a", "done")}, read_started=5, now=5) == [
+        pacing.Completion("a", 5.0, False)]
+    assert flight.count(now=5) == 0
