@@ -144,8 +144,8 @@ class Flight:
     """What is in flight, from this sender's calls and Nova's records (times: one monotonic
     clock, in seconds).
 
-    An instance counts while its call is unanswered, and once Nova has it (accepted, or the
-    answer lost) until its newest record is final: Nova's ``changes-since`` list (filtered
+    An instance counts while its call is unanswered, and once Nova accepted it until its
+    newest record is final: Nova's ``changes-since`` list (filtered
     on ``updated_at``) skips a record whose ``updated_at`` is still null, one just accepted
     and queued in the conductor or scheduler, so an accepted call with no record in a read
     is in flight all the same. A refused call stops counting at its answer; one whose
